@@ -1,0 +1,1 @@
+"""The SQLite (WAL) database: the durable spine shared by the roles."""

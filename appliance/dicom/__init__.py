@@ -1,0 +1,1 @@
+"""DICOM network services: the association acceptor, its services and the outbound SCU."""

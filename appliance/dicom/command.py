@@ -1,0 +1,183 @@
+"""DIMSE command sets (PS3.7 Annex E): always Implicit VR Little Endian."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+_ELEMENT = struct.Struct("<HHL")
+
+
+class CommandField(IntEnum):
+    C_STORE_RQ = 0x0001
+    C_STORE_RSP = 0x8001
+    C_ECHO_RQ = 0x0030
+    C_ECHO_RSP = 0x8030
+    C_FIND_RQ = 0x0020
+    C_CANCEL_RQ = 0x0FFF
+    N_EVENT_REPORT_RQ = 0x0100
+    N_EVENT_REPORT_RSP = 0x8100
+    N_ACTION_RQ = 0x0130
+    N_ACTION_RSP = 0x8130
+
+
+class Status(IntEnum):
+    SUCCESS = 0x0000
+    PROCESSING_FAILURE = 0x0110
+    NO_SUCH_OBJECT_INSTANCE = 0x0112
+    CLASS_INSTANCE_CONFLICT = 0x0119
+    NO_SUCH_SOP_CLASS = 0x0118
+    UNRECOGNIZED_OPERATION = 0x0211
+    NO_SUCH_ACTION_TYPE = 0x0123
+    OUT_OF_RESOURCES = 0xA700
+    DATASET_DOES_NOT_MATCH = 0xA900
+    CANNOT_UNDERSTAND = 0xC000
+    COERCION = 0xB000
+    ELEMENTS_DISCARDED = 0xB006
+    WARNING_SOP_MISMATCH = 0xB007
+
+
+NO_DATASET = 0x0101
+
+# Tag -> value kind for the command elements the box reads or writes.
+_UI, _US, _UL, _TEXT = "UI", "US", "UL", "TEXT"
+_KINDS: dict[int, str] = {
+    0x00000002: _UI,  # Affected SOP Class UID
+    0x00000003: _UI,  # Requested SOP Class UID
+    0x00000100: _US,  # Command Field
+    0x00000110: _US,  # Message ID
+    0x00000120: _US,  # Message ID Being Responded To
+    0x00000600: _TEXT,  # Move Destination
+    0x00000700: _US,  # Priority
+    0x00000800: _US,  # Command Data Set Type
+    0x00000900: _US,  # Status
+    0x00000902: _TEXT,  # Error Comment
+    0x00001000: _UI,  # Affected SOP Instance UID
+    0x00001001: _UI,  # Requested SOP Instance UID
+    0x00001002: _US,  # Event Type ID
+    0x00001008: _US,  # Action Type ID
+    0x00001030: _TEXT,  # Move Originator AE Title
+    0x00001031: _US,  # Move Originator Message ID
+}
+
+AFFECTED_SOP_CLASS = 0x00000002
+REQUESTED_SOP_CLASS = 0x00000003
+COMMAND_FIELD = 0x00000100
+MESSAGE_ID = 0x00000110
+RESPONDED_TO = 0x00000120
+PRIORITY = 0x00000700
+DATASET_TYPE = 0x00000800
+STATUS = 0x00000900
+ERROR_COMMENT = 0x00000902
+AFFECTED_SOP_INSTANCE = 0x00001000
+REQUESTED_SOP_INSTANCE = 0x00001001
+EVENT_TYPE = 0x00001002
+ACTION_TYPE = 0x00001008
+MOVE_ORIGINATOR_AE = 0x00001030
+MOVE_ORIGINATOR_ID = 0x00001031
+
+
+class CommandError(ValueError):
+    """A command set that cannot be decoded."""
+
+
+@dataclass
+class Command:
+    elements: dict[int, str | int] = field(default_factory=dict)
+
+    def get_int(self, tag: int, default: int = 0) -> int:
+        value = self.elements.get(tag, default)
+        return value if isinstance(value, int) else default
+
+    def get_str(self, tag: int) -> str:
+        value = self.elements.get(tag, "")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def field(self) -> int:
+        return self.get_int(COMMAND_FIELD, -1)
+
+    @property
+    def message_id(self) -> int:
+        return self.get_int(MESSAGE_ID)
+
+    @property
+    def has_dataset(self) -> bool:
+        return self.get_int(DATASET_TYPE, NO_DATASET) != NO_DATASET
+
+
+def decode(data: bytes | bytearray) -> Command:
+    """Decode an Implicit VR LE command set; unknown elements are skipped."""
+    elements: dict[int, str | int] = {}
+    offset, end = 0, len(data)
+    while offset < end:
+        if end - offset < _ELEMENT.size:
+            raise CommandError("truncated command element")
+        group, element, length = _ELEMENT.unpack_from(data, offset)
+        offset += _ELEMENT.size
+        if length == 0xFFFFFFFF or offset + length > end:
+            raise CommandError(f"bad length for command element ({group:04X},{element:04X})")
+        if group != 0:
+            raise CommandError(f"element ({group:04X},{element:04X}) in a command set")
+        raw = bytes(data[offset : offset + length])
+        offset += length
+        tag = (group << 16) | element
+        kind = _KINDS.get(tag)
+        if kind == _US and length == 2:  # noqa: PLR2004
+            elements[tag] = struct.unpack("<H", raw)[0]
+        elif kind == _UL and length == 4:  # noqa: PLR2004
+            elements[tag] = struct.unpack("<L", raw)[0]
+        elif kind in (_UI, _TEXT):
+            elements[tag] = raw.decode("ascii", "replace").rstrip("\x00 ")
+    if COMMAND_FIELD not in elements:
+        raise CommandError("command set has no Command Field")
+    return Command(elements)
+
+
+def encode(elements: dict[int, str | int]) -> bytes:
+    """Encode a command set with its group length, elements in tag order."""
+    body = bytearray()
+    for tag in sorted(elements):
+        value = elements[tag]
+        kind = _KINDS[tag]
+        if kind == _US:
+            raw = struct.pack("<H", int(value))
+        elif kind == _UL:
+            raw = struct.pack("<L", int(value))
+        else:
+            raw = str(value).encode("ascii", "replace")
+            if len(raw) % 2:
+                raw += b"\x00" if kind == _UI else b" "
+        body += _ELEMENT.pack(tag >> 16, tag & 0xFFFF, len(raw)) + raw
+    return _ELEMENT.pack(0, 0, 4) + struct.pack("<L", len(body)) + bytes(body)
+
+
+def response(
+    request: Command,
+    field_value: CommandField,
+    status: int,
+    *,
+    comment: str = "",
+    has_dataset: bool = False,
+    sop_class_tag: int = AFFECTED_SOP_CLASS,
+    sop_instance_tag: int = AFFECTED_SOP_INSTANCE,
+) -> bytes:
+    """A response echoing the request's SOP class/instance, as PS3.7 asks."""
+    elements: dict[int, str | int] = {
+        COMMAND_FIELD: int(field_value),
+        RESPONDED_TO: request.message_id,
+        DATASET_TYPE: 0x0000 if has_dataset else NO_DATASET,
+        STATUS: status,
+    }
+    sop_class = request.get_str(AFFECTED_SOP_CLASS) or request.get_str(REQUESTED_SOP_CLASS)
+    sop_instance = request.get_str(AFFECTED_SOP_INSTANCE) or request.get_str(
+        REQUESTED_SOP_INSTANCE
+    )
+    if sop_class:
+        elements[sop_class_tag] = sop_class
+    if sop_instance:
+        elements[sop_instance_tag] = sop_instance
+    if comment:
+        elements[ERROR_COMMENT] = comment[:64]
+    return encode(elements)

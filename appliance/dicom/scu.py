@@ -1,0 +1,86 @@
+"""Outbound associations (pynetdicom as SCU): C-ECHO for engineers, reports for the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynetdicom import AE, build_role
+from pynetdicom.sop_class import StorageCommitmentPushModel, Verification
+
+from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from appliance.config.schema import DicomSection
+from appliance.dicom.commitment_report import event_type, report_dataset
+from appliance.dicom.syntaxes import STORAGE_COMMITMENT_INSTANCE, UNCOMPRESSED
+
+
+class ScuError(Exception):
+    """An outbound operation failed; the message is one operator sentence."""
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+    ae_title: str
+
+
+def _ae(calling: str, dicom: DicomSection) -> AE:
+    ae = AE(ae_title=calling)
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+    ae.acse_timeout = dicom.acse_timeout
+    ae.dimse_timeout = dicom.dimse_timeout
+    ae.network_timeout = dicom.network_timeout
+    ae.maximum_pdu_size = dicom.max_pdu
+    return ae
+
+
+def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
+    assoc = ae.associate(target.host, target.port, ae_title=target.ae_title, **kwargs)
+    if assoc.is_established:
+        return assoc
+    where = f"{target.ae_title} at {target.host}:{target.port}"
+    if assoc.is_rejected:
+        rsp = assoc.acceptor.primitive
+        reason = getattr(rsp, "reason_str", "") or ""
+        raise ScuError(f"{where} rejected the association ({reason.strip() or 'no reason'})")
+    if assoc.is_aborted:
+        raise ScuError(f"{where} aborted the association during negotiation")
+    raise ScuError(f"{where} did not answer (connection refused or timed out)")
+
+
+def echo(target: Target, calling: str, dicom: DicomSection) -> int:
+    """C-ECHO; returns the status; raises ScuError with a plain sentence otherwise."""
+    ae = _ae(calling, dicom)
+    ae.add_requested_context(Verification)
+    assoc = _associate(ae, target)
+    try:
+        status = assoc.send_c_echo()
+        if not status or "Status" not in status:
+            raise ScuError(f"{target.ae_title} did not answer the C-ECHO in time")
+        return int(status.Status)
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def send_commitment_report(payload: dict[str, Any], target: Target, calling: str,
+                           dicom: DicomSection) -> None:
+    """N-EVENT-REPORT on a new association, the box proposing the SCP role (PS3.4 J.3.3)."""
+    ae = _ae(calling, dicom)
+    ae.add_requested_context(StorageCommitmentPushModel, list(UNCOMPRESSED))
+    role = build_role(StorageCommitmentPushModel, scu_role=False, scp_role=True)
+    assoc = _associate(ae, target, ext_neg=[role])
+    try:
+        status, _ = assoc.send_n_event_report(
+            report_dataset(payload), event_type(payload), StorageCommitmentPushModel,
+            STORAGE_COMMITMENT_INSTANCE,
+        )
+        if not status or "Status" not in status:
+            raise ScuError(f"{target.ae_title} did not answer the N-EVENT-REPORT in time")
+        if int(status.Status) != 0:
+            raise ScuError(f"{target.ae_title} answered status 0x{int(status.Status):04X}")
+    finally:
+        if assoc.is_established:
+            assoc.release()

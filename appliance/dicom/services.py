@@ -1,0 +1,63 @@
+"""What a DIMSE service looks like to the association that carries it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from appliance.dicom.command import Command
+from appliance.dicom.negotiation import AcceptedContext
+
+
+@dataclass
+class Peer:
+    """Who is on the other end of an association, and what it has been told so far."""
+
+    calling_ae: str
+    called_ae: str
+    host: str
+    port: int
+    association_id: int
+    studies: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Reply:
+    command: bytes
+    dataset: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A request the box sends on the same association after its reply (N-EVENT-REPORT)."""
+
+    context_id: int
+    elements: dict[int, str | int]  # the command without its Message ID
+    dataset: bytes
+    key: int  # the service's own reference, handed back with the response
+
+
+class DatasetSink(Protocol):
+    """Receives a request's dataset fragment by fragment as they arrive."""
+
+    def feed(self, data: memoryview) -> None: ...
+    def complete(self) -> Reply: ...
+    def abort(self) -> None: ...
+
+
+class StreamService(Protocol):
+    """A service whose datasets are streamed (C-STORE)."""
+
+    def begin(self, peer: Peer, command: Command, context: AcceptedContext) -> DatasetSink: ...
+
+
+class MessageService(Protocol):
+    """A service answering whole messages (C-ECHO, N-ACTION)."""
+
+    def handle(
+        self, peer: Peer, command: Command, context: AcceptedContext, dataset: bytes | None
+    ) -> tuple[list[Reply], list[Outgoing]]: ...
+
+    def response_received(self, peer: Peer, key: int, command: Command) -> None: ...
+
+    def association_ended(self, peer: Peer, undelivered: list[int]) -> None: ...

@@ -1,0 +1,277 @@
+"""Storage SCP: stream each instance to disk, make it durable, index it, then answer."""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.config.schema import DuplicatePolicy, MismatchPolicy, StorageSection
+from appliance.dicom import command as cmd
+from appliance.dicom.command import CommandField, Status
+from appliance.dicom.negotiation import AcceptedContext
+from appliance.dicom.services import Peer, Reply
+from appliance.storage.header import HeaderError, InstanceHeader, parse_header
+from appliance.storage.index import Index, NewInstance
+from appliance.storage.layout import DataLayout
+from appliance.storage.uids import InvalidUID, check_uid
+from appliance.storage.writer import PartTenWriter, file_meta_bytes
+
+log = logging.getLogger(__name__)
+
+HEADER_PREFIX = 256 * 1024  # bytes of each dataset kept in memory to read its head
+
+
+class StoreFailure(Exception):
+    """A C-STORE that must be answered with a failure or warning status."""
+
+    def __init__(self, status: int, comment: str) -> None:
+        super().__init__(comment)
+        self.status = status
+        self.comment = comment
+
+
+class ConnectionFactory:
+    """One database connection per thread, opened on first use (threads serve associations)."""
+
+    def __init__(self, factory: Callable[[], sqlite3.Connection]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+
+    def get(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._factory()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class StoreService:
+    """Creates one sink per C-STORE request."""
+
+    def __init__(self, storage: StorageSection, layout: DataLayout, pid: int,
+                 connect: ConnectionFactory) -> None:
+        self.storage = storage
+        self.layout = layout
+        self.pid = pid
+        self.connect = connect
+        self._counter = itertools.count(1)
+
+    def begin(self, peer: Peer, command: cmd.Command, context: AcceptedContext) -> StoreSink:
+        return StoreSink(self, peer, command, context, next(self._counter))
+
+    def has_room(self) -> bool:
+        reserve = self.storage.reserve_mb * 1024 * 1024
+        return shutil.disk_usage(self.layout.root).free > reserve
+
+
+class StoreSink:
+    """One instance on its way in; errors are held until the last fragment has arrived."""
+
+    def __init__(self, service: StoreService, peer: Peer, command: cmd.Command,
+                 context: AcceptedContext, number: int) -> None:
+        self.service = service
+        self.peer = peer
+        self.command = command
+        self.context = context
+        self.failure: StoreFailure | None = None
+        self.writer: PartTenWriter | None = None
+        self.prefix = bytearray()
+        self.dataset_size = 0
+        self.sop_class = command.get_str(cmd.AFFECTED_SOP_CLASS)
+        self.sop_instance = command.get_str(cmd.AFFECTED_SOP_INSTANCE)
+        try:
+            check_uid(self.sop_class, "Affected SOP Class UID")
+            check_uid(self.sop_instance, "Affected SOP Instance UID")
+            if self.sop_class != context.abstract_syntax:
+                raise StoreFailure(Status.DATASET_DOES_NOT_MATCH,
+                                   "Affected SOP Class differs from the presentation context")
+            if not service.has_room():
+                raise StoreFailure(Status.OUT_OF_RESOURCES,
+                                   "free disk space is below the configured reserve")
+            self.writer = PartTenWriter(
+                service.layout.incoming, f"{service.pid}-{peer.association_id}-{number}",
+                durable=service.storage.fsync,
+            )
+            self.writer.write(
+                file_meta_bytes(self.sop_class, self.sop_instance, context.transfer_syntax,
+                                peer.calling_ae)
+            )
+        except InvalidUID as exc:
+            self._fail(StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)))
+        except StoreFailure as exc:
+            self._fail(exc)
+        except OSError as exc:
+            self._fail(_os_failure(exc))
+
+    def _fail(self, failure: StoreFailure) -> None:
+        self.failure = failure
+        if self.writer is not None:
+            self.writer.discard()
+            self.writer = None
+
+    def feed(self, data: memoryview) -> None:
+        self.dataset_size += len(data)
+        if len(self.prefix) < HEADER_PREFIX:
+            self.prefix += data[: HEADER_PREFIX - len(self.prefix)]
+        if self.writer is None:
+            return
+        try:
+            self.writer.write(data)
+        except OSError as exc:
+            self._fail(_os_failure(exc))
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.discard()
+            self.writer = None
+
+    def complete(self) -> Reply:
+        try:
+            status, comment = self._store()
+        except StoreFailure as exc:
+            self._fail(exc)
+            status, comment = exc.status, exc.comment
+        except OSError as exc:
+            failure = _os_failure(exc)
+            self._fail(failure)
+            status, comment = failure.status, failure.comment
+        except sqlite3.Error as exc:
+            log.error("index write failed for %s: %s", self.sop_instance, exc)
+            self._fail(StoreFailure(Status.PROCESSING_FAILURE, "the index could not be written"))
+            status, comment = Status.PROCESSING_FAILURE, "the index could not be written"
+        if status not in (Status.SUCCESS,):
+            log.warning("C-STORE %s from %s: status 0x%04X %s", self.sop_instance,
+                        self.peer.calling_ae, status, comment)
+        return Reply(cmd.response(self.command, CommandField.C_STORE_RSP, status, comment=comment))
+
+    def _header(self) -> InstanceHeader:
+        ts = self.context.transfer_syntax
+        try:
+            header = parse_header(bytes(self.prefix), ts)
+        except HeaderError as exc:
+            if self.dataset_size <= len(self.prefix):
+                raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None
+            header = None
+        if header is None or (self.dataset_size > len(self.prefix) and not all(
+            (header.sop_instance_uid, header.study_uid, header.series_uid)
+        )):
+            # The head did not fit in the prefix: read it back from the file on disk.
+            assert self.writer is not None
+            header = _header_from_file(self.writer.temp, ts)
+        return header
+
+    def _store(self) -> tuple[int, str]:
+        if self.failure is not None:
+            raise self.failure
+        writer = self.writer
+        assert writer is not None
+        header = self._header()
+        check_uid(header.sop_class_uid, "SOP Class UID (0008,0016)") if header.sop_class_uid \
+            else _missing("SOP Class UID (0008,0016)")
+        for value, what in (
+            (header.sop_instance_uid, "SOP Instance UID (0008,0018)"),
+            (header.study_uid, "Study Instance UID (0020,000D)"),
+            (header.series_uid, "Series Instance UID (0020,000E)"),
+        ):
+            if not value:
+                _missing(what)
+            try:
+                check_uid(value, what)
+            except InvalidUID as exc:
+                raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None
+        if header.sop_instance_uid != self.sop_instance:
+            raise StoreFailure(Status.CANNOT_UNDERSTAND,
+                               "SOP Instance UID in the dataset differs from the command")
+        status, comment = Status.SUCCESS, ""
+        if header.sop_class_uid != self.sop_class:
+            if self.service.storage.sop_class_mismatch == MismatchPolicy.REJECT:
+                raise StoreFailure(Status.DATASET_DOES_NOT_MATCH,
+                                   "SOP Class UID in the dataset differs from the command")
+            status, comment = Status.WARNING_SOP_MISMATCH, "SOP Class UID differs from command"
+        writer.finish()
+        self._install(header)
+        return status, comment
+
+    def _install(self, header: InstanceHeader) -> None:
+        service = self.service
+        writer = self.writer
+        assert writer is not None
+        index = Index(service.connect.get())
+        existing = index.find(header.sop_instance_uid)
+        policy = service.storage.duplicates
+        replace_id: int | None = None
+        if existing and policy == DuplicatePolicy.KEEP_FIRST:
+            log.info("duplicate %s from %s ignored (keep-first)", header.sop_instance_uid,
+                     self.peer.calling_ae)
+            writer.discard()
+            self.writer = None
+            return
+        copy = 0
+        if existing and policy == DuplicatePolicy.OVERWRITE:
+            replace_id = existing[0].id
+            final = service.layout.absolute(existing[0].path)
+        else:
+            copy = len(existing)
+            final = service.layout.instance_path(
+                header.study_uid, header.series_uid, header.sop_instance_uid, copy
+            )
+        while True:
+            try:
+                writer.install(final, service.layout.dicom, replace=replace_id is not None)
+                break
+            except FileExistsError:
+                # A file without an index row (or a race with another association).
+                copy += 1
+                final = service.layout.instance_path(
+                    header.study_uid, header.series_uid, header.sop_instance_uid, copy
+                )
+        self.writer = None
+        try:
+            index.add(
+                NewInstance(header, self.context.transfer_syntax,
+                            service.layout.relative(final), writer.size, writer.crc,
+                            self.peer.calling_ae, self.peer.called_ae, self.peer.association_id),
+                replace_id=replace_id,
+            )
+        except sqlite3.Error:
+            if replace_id is None:
+                os.unlink(final)  # never leave a file the index does not know
+            raise
+        self.peer.studies.add(header.study_uid)
+
+
+def _missing(what: str) -> None:
+    raise StoreFailure(Status.CANNOT_UNDERSTAND, f"{what} is missing")
+
+
+def _os_failure(exc: OSError) -> StoreFailure:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFailure(Status.OUT_OF_RESOURCES, "the disk is full")
+    log.error("file system error while storing: %s", exc)
+    return StoreFailure(Status.PROCESSING_FAILURE, f"file system error: {exc.strerror}")
+
+
+def _header_from_file(path: Path, transfer_syntax: str) -> InstanceHeader:
+    with path.open("rb") as handle:
+        data = handle.read(64 * 1024 * 1024)
+    # Skip preamble, prefix and the file meta group to reach the dataset.
+    offset = 132
+    group_length = int.from_bytes(data[offset + 8 : offset + 12], "little")
+    offset += 12 + group_length
+    try:
+        return parse_header(data[offset:], transfer_syntax)
+    except HeaderError as exc:
+        raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None

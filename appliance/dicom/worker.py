@@ -1,0 +1,117 @@
+"""A receiving worker process: accepts associations on the shared socket, one thread each."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from multiprocessing.sharedctypes import SynchronizedArray
+from types import FrameType
+
+from appliance.config.schema import KilnConfig
+from appliance.db.database import connect
+from appliance.dicom import command as cmd
+from appliance.dicom.association import AcceptorDeps, AssociationHandler, AssociationLimit
+from appliance.dicom.commitment_service import CommitmentService
+from appliance.dicom.echo_service import EchoService
+from appliance.dicom.limit import SharedLimit
+from appliance.dicom.negotiation import Policy
+from appliance.dicom.store_service import ConnectionFactory, StoreService
+from appliance.dicom.syntaxes import (
+    STORAGE_COMMITMENT_PUSH,
+    UNCOMPRESSED,
+    VERIFICATION,
+    storage_classes,
+    storage_transfer_syntaxes,
+)
+from appliance.logsetup import configure_logging
+from appliance.storage.layout import DataLayout
+
+log = logging.getLogger(__name__)
+
+
+def supported_contexts(config: KilnConfig) -> dict[str, tuple[str, ...]]:
+    storage_ts = storage_transfer_syntaxes()
+    supported = {uid: storage_ts for uid in storage_classes(config.storage.extra_sop_classes)}
+    supported[VERIFICATION] = UNCOMPRESSED
+    supported[STORAGE_COMMITMENT_PUSH] = UNCOMPRESSED
+    return supported
+
+
+def build_deps(config: KilnConfig, limit: AssociationLimit, stopping: threading.Event,
+               abort_now: threading.Event) -> AcceptorDeps:
+    layout = DataLayout(config.box.data_dir)
+    pid = os.getpid()
+    connections = ConnectionFactory(lambda: connect(layout.root, durable=config.storage.fsync))
+    store = StoreService(config.storage, layout, pid, connections)
+    commitment = CommitmentService(config, layout, connections)
+    return AcceptorDeps(
+        dicom=config.dicom,
+        policy=Policy(config.dicom, supported_contexts(config)),
+        limit=limit,
+        connections=connections,
+        store=store,
+        messages={
+            cmd.CommandField.C_ECHO_RQ: EchoService(),
+            cmd.CommandField.N_ACTION_RQ: commitment,
+        },
+        stopping=stopping,
+        abort_now=abort_now,
+        pid=pid,
+    )
+
+
+def worker_main(
+    config: KilnConfig, listener: socket.socket, counts: SynchronizedArray[int], number: int
+) -> None:
+    """Entry point of a worker process (started by the dicom role)."""
+    configure_logging(config.logging.level, f"dicom-{number}")
+    stopping = threading.Event()
+    abort_now = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the role's parent decides
+    shared = SharedLimit(counts, number, config.dicom.max_associations)
+    deps = build_deps(config, AssociationLimit(shared.acquire, shared.release), stopping, abort_now)
+    listener.settimeout(0.5)
+    threads: list[threading.Thread] = []
+    log.info("worker %d (pid %d) accepting", number, os.getpid())
+    while not stopping.is_set():
+        try:
+            sock, address = listener.accept()
+        except TimeoutError:
+            threads = [t for t in threads if t.is_alive()]
+            continue
+        except OSError as exc:
+            if stopping.is_set():
+                break
+            log.warning("accept failed: %s", exc)
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        handler = AssociationHandler(sock, address, deps)
+        thread = threading.Thread(target=handler.run, name=f"assoc-{address[0]}:{address[1]}",
+                                  daemon=True)
+        thread.start()
+        threads.append(thread)
+    listener.close()
+    _drain(threads, config.dicom.shutdown_grace, abort_now)
+    log.info("worker %d stopped", number)
+
+
+def _drain(threads: list[threading.Thread], grace: float, abort_now: threading.Event) -> None:
+    """Let running associations finish for `grace` seconds, then abort the rest."""
+    deadline = threading.Event()
+    timer = threading.Timer(grace, deadline.set)
+    timer.start()
+    for thread in threads:
+        while thread.is_alive() and not deadline.is_set():
+            thread.join(0.2)
+    timer.cancel()
+    abort_now.set()
+    for thread in threads:
+        thread.join(5.0)

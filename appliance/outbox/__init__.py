@@ -1,0 +1,1 @@
+"""The durable outbox: every outbound message waits here until its peer has it."""

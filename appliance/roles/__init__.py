@@ -1,0 +1,1 @@
+"""The box's processes: dicom, devices and web, and the supervisor that starts them."""

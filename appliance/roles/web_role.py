@@ -1,0 +1,49 @@
+"""The web role: uvicorn serving the FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import uvicorn
+
+from appliance.config.schema import KilnConfig
+from appliance.db.database import connect, migrate
+from appliance.roles.heartbeat import beat, stopped
+from appliance.web.app import create_app
+
+log = logging.getLogger(__name__)
+ROLE = "web"
+
+
+def run_web_role(config: KilnConfig) -> int:
+    config.box.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(config.box.data_dir)
+    done = threading.Event()
+    started = time.time()
+
+    def heartbeat() -> None:
+        conn = connect(config.box.data_dir)
+        try:
+            while not done.wait(2.0) or False:
+                beat(conn, ROLE, started, {"port": config.web.port, "bind": config.web.bind})
+        finally:
+            stopped(conn, ROLE)
+            conn.close()
+
+    conn = connect(config.box.data_dir)
+    beat(conn, ROLE, started, {"port": config.web.port, "bind": config.web.bind})
+    conn.close()
+    thread = threading.Thread(target=heartbeat, name="heartbeat", daemon=True)
+    thread.start()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(config), host=config.web.bind, port=config.web.port,
+        log_level=config.logging.level.lower(), access_log=False,
+    ))
+    try:
+        server.run()  # uvicorn handles SIGTERM/SIGINT by finishing requests and returning
+    finally:
+        done.set()
+        thread.join(5)
+    return 0

@@ -1,0 +1,60 @@
+"""The box's status as one dictionary: used by /api/status and `appliance status`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from typing import Any
+
+from appliance.config.schema import KilnConfig
+from appliance.outbox.queue import Outbox
+
+STALE_AFTER = 10.0
+
+
+def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
+    now = time.time()
+    roles = {}
+    for row in conn.execute("SELECT role, pid, started_at, last_seen, detail FROM role_heartbeats"):
+        roles[row[0]] = {
+            "pid": row[1],
+            "up": now - row[3] < STALE_AFTER,
+            "since": row[2],
+            "last_seen": row[3],
+            **json.loads(row[4]),
+        }
+    one = lambda sql: int(conn.execute(sql).fetchone()[0])  # noqa: E731
+    usage = shutil.disk_usage(config.box.data_dir)
+    dicom = roles.get("dicom", {})
+    return {
+        "box": config.box.name,
+        "time": now,
+        "roles": roles,
+        "services": [
+            {
+                "service": "dicom",
+                "listening": bool(dicom.get("up")),
+                "bind": config.dicom.bind,
+                "port": config.dicom.port,
+                "ae_titles": list(config.dicom.ae_titles),
+                "open_associations": one(
+                    "SELECT count(*) FROM associations WHERE state = 'open'"
+                ),
+            },
+            {"service": "web", "listening": True, "bind": config.web.bind,
+             "port": config.web.port},
+        ],
+        "counts": {
+            "studies": one("SELECT count(*) FROM studies"),
+            "studies_complete": one("SELECT count(*) FROM studies WHERE state = 'complete'"),
+            "series": one("SELECT count(*) FROM series"),
+            "instances": one("SELECT count(*) FROM instances"),
+            "bytes": one("SELECT coalesce(sum(size), 0) FROM instances"),
+            "associations_total": one("SELECT count(*) FROM associations"),
+        },
+        "outbox": Outbox(conn).counts(),
+        "disk": {"total": usage.total, "free": usage.free,
+                 "reserve": config.storage.reserve_mb * 1024 * 1024},
+    }

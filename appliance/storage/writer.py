@@ -1,0 +1,107 @@
+"""Write one received instance as a Part-10 file: temp file, fsync, rename into place."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from io import BytesIO
+from pathlib import Path
+
+from pydicom.dataset import FileMetaDataset
+from pydicom.filewriter import write_file_meta_info
+from pydicom.uid import UID
+
+from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+
+PREAMBLE = b"\x00" * 128 + b"DICM"
+
+
+def file_meta_bytes(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
+    """Preamble, prefix and group 0002 for the file, with our implementation identity."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
+    meta.TransferSyntaxUID = UID(transfer_syntax)
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    if source_ae:
+        meta.SourceApplicationEntityTitle = source_ae
+    buffer = BytesIO()
+    buffer.write(PREAMBLE)
+    write_file_meta_info(buffer, meta, enforce_standard=True)
+    return buffer.getvalue()
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs_durable(path: Path, stop: Path) -> None:
+    """mkdir -p `path`; new directories are fsynced into their parents up to `stop`."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists() and current != stop:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        fsync_dir(directory.parent)
+
+
+class PartTenWriter:
+    """Streams fragments into `incoming/<name>.part`; nothing is visible until installed."""
+
+    def __init__(self, incoming: Path, name: str, *, durable: bool) -> None:
+        self.temp = incoming / f"{name}.part"
+        self.durable = durable
+        self.size = 0
+        self.crc = 0
+        self._fd: int | None = os.open(
+            self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640
+        )
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        assert self._fd is not None
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.crc = zlib.crc32(chunk, self.crc)
+        self.size += len(chunk)
+
+    def finish(self) -> None:
+        """Flush to stable storage and close; the file is complete in `incoming/`."""
+        assert self._fd is not None
+        try:
+            if self.durable:
+                os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def install(self, final: Path, stop: Path, *, replace: bool) -> None:
+        """Move the finished file into place; without `replace` an existing file wins."""
+        make_dirs_durable(final.parent, stop)
+        if replace:
+            os.replace(self.temp, final)
+        else:
+            os.link(self.temp, final)  # raises FileExistsError rather than overwrite
+            os.unlink(self.temp)
+        if self.durable:
+            fsync_dir(final.parent)
+
+    def discard(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            os.unlink(self.temp)
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,1 @@
+"""The web role: JSON API now, the status page with its own issue."""

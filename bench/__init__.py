@@ -1,0 +1,1 @@
+"""Benchmarks for Kiln. Generated data lives in bench/data/, results in bench/results/."""
