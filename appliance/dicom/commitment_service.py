@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+from collections.abc import Callable
 from io import BytesIO
 
 from pydicom.filereader import read_dataset
@@ -33,10 +35,12 @@ KIND = "commitment-report"
 
 
 class CommitmentService:
-    def __init__(self, config: KilnConfig, layout: DataLayout, connections: ConnectionFactory) -> None:
+    def __init__(self, config: KilnConfig, layout: DataLayout, connections: ConnectionFactory,
+                 durable: Callable[[], sqlite3.Connection]) -> None:
         self.config = config
         self.layout = layout
         self.connections = connections
+        self.durable = durable  # outbox rows are synced before the N-ACTION is answered
 
     def _reply(self, request: cmd.Command, status: int, comment: str = "") -> Reply:
         elements: dict[int, str | int] = {
@@ -77,8 +81,12 @@ class CommitmentService:
         }
         target = self.config.commitment.peers.get(peer.calling_ae)
         same = target is None or target.mode == ReportMode.SAME_ASSOCIATION
-        item_id = Outbox(conn).put(KIND, peer.calling_ae, payload,
-                                   claimed_by=os.getpid() if same else None)
+        durable = self.durable()
+        try:
+            item_id = Outbox(durable).put(KIND, peer.calling_ae, payload,
+                                          claimed_by=os.getpid() if same else None)
+        finally:
+            durable.close()
         failed = sum(1 for _, reason in results if reason)
         log.info("commitment %s from %s: %d instance(s), %d failed; report %s",
                  transaction, peer.calling_ae, len(results), failed,

@@ -17,7 +17,7 @@ from appliance.dicom import command as cmd
 from appliance.dicom.command import CommandField, Status
 from appliance.dicom.negotiation import AcceptedContext
 from appliance.dicom.services import Peer, Reply
-from appliance.storage.header import HeaderError, InstanceHeader, parse_header
+from appliance.storage.header import HeaderError, InstanceHeader, Truncated, parse_header
 from appliance.storage.index import Index, NewInstance
 from appliance.storage.layout import DataLayout
 from appliance.storage.uids import InvalidUID, check_uid
@@ -72,6 +72,12 @@ class StoreService:
     def begin(self, peer: Peer, command: cmd.Command, context: AcceptedContext) -> StoreSink:
         return StoreSink(self, peer, command, context, next(self._counter))
 
+    def is_known_duplicate(self, sop_instance_uid: str) -> bool:
+        """Under keep-first a known instance is acknowledged without being written again."""
+        if self.storage.duplicates != DuplicatePolicy.KEEP_FIRST:
+            return False
+        return bool(Index(self.connect.get()).find(sop_instance_uid))
+
     def has_room(self) -> bool:
         reserve = self.storage.reserve_mb * 1024 * 1024
         return shutil.disk_usage(self.layout.root).free > reserve
@@ -87,6 +93,7 @@ class StoreSink:
         self.command = command
         self.context = context
         self.failure: StoreFailure | None = None
+        self.duplicate = False
         self.writer: PartTenWriter | None = None
         self.prefix = bytearray()
         self.dataset_size = 0
@@ -98,6 +105,9 @@ class StoreSink:
             if self.sop_class != context.abstract_syntax:
                 raise StoreFailure(Status.DATASET_DOES_NOT_MATCH,
                                    "Affected SOP Class differs from the presentation context")
+            if service.is_known_duplicate(self.sop_instance):
+                self.duplicate = True
+                return
             if not service.has_room():
                 raise StoreFailure(Status.OUT_OF_RESOURCES,
                                    "free disk space is below the configured reserve")
@@ -159,29 +169,28 @@ class StoreSink:
 
     def _header(self) -> InstanceHeader:
         ts = self.context.transfer_syntax
+        whole = self.dataset_size <= len(self.prefix)
         try:
-            header = parse_header(bytes(self.prefix), ts)
-        except HeaderError as exc:
-            if self.dataset_size <= len(self.prefix):
-                raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None
-            header = None
-        if header is None or (self.dataset_size > len(self.prefix) and not all(
-            (header.sop_instance_uid, header.study_uid, header.series_uid)
-        )):
+            return parse_header(bytes(self.prefix), ts, complete=whole)
+        except Truncated:
             # The head did not fit in the prefix: read it back from the file on disk.
             assert self.writer is not None
-            header = _header_from_file(self.writer.temp, ts)
-        return header
+            return _header_from_file(self.writer.temp, ts)
+        except HeaderError as exc:
+            raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None
 
     def _store(self) -> tuple[int, str]:
         if self.failure is not None:
             raise self.failure
+        if self.duplicate:
+            log.info("duplicate %s from %s acknowledged, first copy kept", self.sop_instance,
+                     self.peer.calling_ae)
+            return Status.SUCCESS, ""
         writer = self.writer
         assert writer is not None
         header = self._header()
-        check_uid(header.sop_class_uid, "SOP Class UID (0008,0016)") if header.sop_class_uid \
-            else _missing("SOP Class UID (0008,0016)")
         for value, what in (
+            (header.sop_class_uid, "SOP Class UID (0008,0016)"),
             (header.sop_instance_uid, "SOP Instance UID (0008,0018)"),
             (header.study_uid, "Study Instance UID (0020,000D)"),
             (header.series_uid, "Series Instance UID (0020,000E)"),
@@ -272,6 +281,6 @@ def _header_from_file(path: Path, transfer_syntax: str) -> InstanceHeader:
     group_length = int.from_bytes(data[offset + 8 : offset + 12], "little")
     offset += 12 + group_length
     try:
-        return parse_header(data[offset:], transfer_syntax)
+        return parse_header(data[offset:], transfer_syntax, complete=True)
     except HeaderError as exc:
         raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None

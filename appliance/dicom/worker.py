@@ -44,9 +44,12 @@ def build_deps(config: KilnConfig, limit: AssociationLimit, stopping: threading.
                abort_now: threading.Event) -> AcceptorDeps:
     layout = DataLayout(config.box.data_dir)
     pid = os.getpid()
-    connections = ConnectionFactory(lambda: connect(layout.root, durable=config.storage.fsync))
+    # Files and directories are synced before the answer; the row needs no sync of its
+    # own (storage/reconcile.py restores rows lost to a power cut).
+    connections = ConnectionFactory(lambda: connect(layout.root, durable=False))
     store = StoreService(config.storage, layout, pid, connections)
-    commitment = CommitmentService(config, layout, connections)
+    commitment = CommitmentService(config, layout, connections,
+                                   lambda: connect(layout.root, durable=True))
     return AcceptorDeps(
         dicom=config.dicom,
         policy=Policy(config.dicom, supported_contexts(config)),

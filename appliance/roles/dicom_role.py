@@ -24,6 +24,7 @@ from appliance.roles.heartbeat import beat, stopped
 from appliance.storage.completeness import mark_complete
 from appliance.storage.index import Associations
 from appliance.storage.layout import DataLayout
+from appliance.storage.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 ROLE = "dicom"
@@ -71,6 +72,7 @@ class DicomRole:
         try:
             stale = Associations(conn).abort_stale()
             released = Outbox(conn).release_claims()
+            reconcile(conn, self.layout)
         finally:
             conn.close()
         removed = clean_incoming(self.layout)

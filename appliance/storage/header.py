@@ -1,23 +1,35 @@
-"""Read the identifying attributes from the head of a received dataset, never the pixels."""
+"""Read the identifying attributes from the head of a received dataset, never the pixels.
+
+A small element walker instead of a full parse: the receive path must stay cheap, and
+everything the index needs lies at or before (0020,0013) Instance Number.
+"""
 
 from __future__ import annotations
 
+import struct
 import zlib
 from dataclasses import dataclass
-from io import BytesIO
-from typing import Any
 
-from pydicom.dataset import Dataset
-from pydicom.filereader import read_dataset
-from pydicom.tag import BaseTag
-from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
+from pydicom.charset import convert_encodings, decode_bytes
 
-# Everything the index needs lies at or before (0020,0013) Instance Number.
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+
 _LAST_TAG = 0x00200013
+_UNDEFINED = 0xFFFFFFFF
+_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
+                       b"UR", b"UT", b"UV"})
+_MAX_DEPTH = 32
 
 
 class HeaderError(ValueError):
     """The dataset cannot be understood."""
+
+
+class Truncated(HeaderError):
+    """The bytes given end before the head of the dataset does."""
 
 
 @dataclass(frozen=True)
@@ -29,73 +41,145 @@ class InstanceHeader:
     values: dict[str, str]
 
 
-_TEXT_KEYWORDS = {
-    "SpecificCharacterSet": "character_set",
-    "PatientID": "patient_id",
-    "PatientName": "patient_name",
-    "PatientBirthDate": "patient_birth_date",
-    "PatientSex": "patient_sex",
-    "StudyDate": "study_date",
-    "StudyTime": "study_time",
-    "AccessionNumber": "accession_number",
-    "StudyID": "study_id",
-    "StudyDescription": "study_description",
-    "ReferringPhysicianName": "referring_physician",
-    "InstitutionName": "institution_name",
-    "Modality": "modality",
-    "SeriesNumber": "series_number",
-    "SeriesDescription": "series_description",
-    "BodyPartExamined": "body_part",
-    "InstanceNumber": "instance_number",
+# tag -> (column, is person name)
+_WANTED: dict[int, tuple[str, bool]] = {
+    0x00080005: ("character_set", False),
+    0x00080016: ("sop_class_uid", False),
+    0x00080018: ("sop_instance_uid", False),
+    0x00080020: ("study_date", False),
+    0x00080030: ("study_time", False),
+    0x00080050: ("accession_number", False),
+    0x00080060: ("modality", False),
+    0x00080080: ("institution_name", False),
+    0x00080090: ("referring_physician", True),
+    0x00081030: ("study_description", False),
+    0x0008103E: ("series_description", False),
+    0x00100010: ("patient_name", True),
+    0x00100020: ("patient_id", False),
+    0x00100030: ("patient_birth_date", False),
+    0x00100040: ("patient_sex", False),
+    0x00180015: ("body_part", False),
+    0x0020000D: ("study_uid", False),
+    0x0020000E: ("series_uid", False),
+    0x00200010: ("study_id", False),
+    0x00200011: ("series_number", False),
+    0x00200013: ("instance_number", False),
 }
+_PN_DELIMITERS = {0x5E, 0x3D}
+_TEXT_DELIMITERS = {0x5C}
 
 
-def _stop(tag: BaseTag, vr: str | None, length: int) -> bool:
-    return int(tag) > _LAST_TAG
+class _Walker:
+    def __init__(self, data: bytes, implicit: bool, little: bool) -> None:
+        self.data = data
+        self.implicit = implicit
+        self.end = "<" if little else ">"
+        self.u16 = struct.Struct(self.end + "H")
+        self.u32 = struct.Struct(self.end + "L")
+        self.tag = struct.Struct(self.end + "HH")
+
+    def need(self, offset: int, count: int) -> None:
+        if offset + count > len(self.data):
+            raise Truncated("the dataset head is longer than the bytes read")
+
+    def element(self, offset: int, implicit: bool) -> tuple[int, bytes, int, int]:
+        """(tag, VR, value offset, value length) of the element at `offset`."""
+        self.need(offset, 8)
+        group, elem = self.tag.unpack_from(self.data, offset)
+        tag = (group << 16) | elem
+        if implicit or group == 0xFFFE:
+            return tag, b"", offset + 8, self.u32.unpack_from(self.data, offset + 4)[0]
+        vr = self.data[offset + 4 : offset + 6]
+        if vr in _LONG_VRS:
+            self.need(offset, 12)
+            return tag, vr, offset + 12, self.u32.unpack_from(self.data, offset + 8)[0]
+        if not vr.isalpha():
+            raise HeaderError(f"bad VR {vr!r} at element ({group:04X},{elem:04X})")
+        return tag, vr, offset + 8, self.u16.unpack_from(self.data, offset + 6)[0]
+
+    def skip_undefined(self, offset: int, implicit: bool, depth: int) -> int:
+        """Skip a sequence (or UN) of undefined length; returns the offset after it."""
+        if depth > _MAX_DEPTH:
+            raise HeaderError("sequences nested too deeply")
+        while True:
+            tag, _, value, length = self.element(offset, True)
+            if tag == _SEQ_END:
+                return value
+            if tag != _ITEM:
+                raise HeaderError(f"unexpected element ({tag >> 16:04X},{tag & 0xFFFF:04X}) "
+                                  "in a sequence")
+            if length != _UNDEFINED:
+                offset = value + length
+                continue
+            offset = value
+            while True:
+                tag, vr, value, length = self.element(offset, implicit)
+                if tag == _ITEM_END:
+                    offset = value
+                    break
+                if length == _UNDEFINED:
+                    offset = self.skip_undefined(value, implicit or vr == b"UN", depth + 1)
+                else:
+                    offset = value + length
+
+    def head(self) -> dict[int, tuple[bytes, bytes]]:
+        found: dict[int, tuple[bytes, bytes]] = {}
+        offset = 0
+        while offset < len(self.data):
+            tag, vr, value, length = self.element(offset, self.implicit)
+            if tag > _LAST_TAG:
+                return found
+            if length == _UNDEFINED:
+                offset = self.skip_undefined(value, self.implicit or vr == b"UN", 1)
+                continue
+            if tag in _WANTED:
+                self.need(value, length)
+                found[tag] = (vr, self.data[value : value + length])
+            offset = value + length
+        return found
 
 
-def _text(value: Any) -> str:
-    if value is None:
+def _text(raw: bytes, encodings: list[str] | None, person: bool) -> str:
+    raw = raw.rstrip(b"\x00 ")
+    if not raw:
         return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
+    if encodings:
+        try:
+            return decode_bytes(raw, encodings, _PN_DELIMITERS if person else _TEXT_DELIMITERS)
+        except Exception:  # an unknown set: keep the bytes readable rather than fail the store
+            pass
+    return raw.decode("latin-1")
 
 
-def parse_header(prefix: bytes, transfer_syntax: str) -> InstanceHeader:
-    """Parse the dataset head in `prefix` (the first bytes of the dataset as received)."""
+def parse_header(prefix: bytes, transfer_syntax: str, *, complete: bool = False) -> InstanceHeader:
+    """Parse the head of a dataset. `complete` says `prefix` is the whole dataset."""
     data = prefix
-    if transfer_syntax == DeflatedExplicitVRLittleEndian:
+    if transfer_syntax == DEFLATED_LE:
         data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(prefix)
-    implicit = transfer_syntax == ImplicitVRLittleEndian
-    little = transfer_syntax != ExplicitVRBigEndian
+    implicit = transfer_syntax == IMPLICIT_LE
+    walker = _Walker(data, implicit, transfer_syntax != EXPLICIT_BE)
     try:
-        ds: Dataset = read_dataset(BytesIO(data), implicit, little, stop_when=_stop)
-        values = {
-            column: _text(ds.get(keyword)) for keyword, column in _TEXT_KEYWORDS.items()
-        }
-        uids = [
-            _text(ds.get(k))
-            for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
-        ]
-    except Exception as exc:  # pydicom raises many kinds for malformed input
-        raise HeaderError(f"the dataset cannot be parsed: {exc}") from exc
-    if values["character_set"] and "patient_name" in values:
-        values = _decoded_names(ds, values)
-    return InstanceHeader(uids[0], uids[1], uids[2], uids[3], values)
-
-
-def _decoded_names(ds: Dataset, values: dict[str, str]) -> dict[str, str]:
-    """Person names decoded with the dataset's own Specific Character Set."""
-    try:
-        ds.decode()
-    except Exception:  # an unknown character set leaves the raw text, which is still useful
-        return values
-    return {
-        **values,
-        "patient_name": _text(ds.get("PatientName")),
-        "referring_physician": _text(ds.get("ReferringPhysicianName")),
-        "institution_name": _text(ds.get("InstitutionName")),
-        "study_description": _text(ds.get("StudyDescription")),
-        "series_description": _text(ds.get("SeriesDescription")),
-    }
+        found = walker.head()
+    except Truncated:
+        if complete:
+            raise HeaderError("the dataset ends in the middle of an element") from None
+        raise
+    except (struct.error, IndexError) as exc:
+        raise HeaderError(f"the dataset cannot be parsed: {exc}") from None
+    charset_raw = found.get(0x00080005, (b"", b""))[1].rstrip(b"\x00 ")
+    encodings = None
+    if charset_raw:
+        try:
+            encodings = convert_encodings(
+                [v.strip() for v in charset_raw.decode("ascii", "replace").split("\\")]
+            )
+        except Exception:
+            encodings = None
+    values = {column: "" for column, _ in _WANTED.values()}
+    for tag, (_, raw) in found.items():
+        column, person = _WANTED[tag]
+        values[column] = _text(raw, encodings, person)
+    return InstanceHeader(
+        values.pop("sop_class_uid"), values.pop("sop_instance_uid"),
+        values.pop("study_uid"), values.pop("series_uid"), values,
+    )

@@ -34,7 +34,7 @@ class NewInstance:
     crc32: int
     calling_ae: str
     called_ae: str
-    association_id: int
+    association_id: int | None
 
 
 class Index:
@@ -50,6 +50,10 @@ class Index:
             (sop_instance_uid,),
         ).fetchall()
         return [StoredInstance(*row) for row in rows]
+
+    def has_path(self, path: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM instances WHERE path = ?", (path,)).fetchone()
+        return row is not None
 
     def add(self, item: NewInstance, *, replace_id: int | None = None) -> int:
         """Index an instance (and its study and series) in one transaction."""
@@ -95,15 +99,16 @@ class Index:
                     values,
                 )
                 row_id = int(cursor.lastrowid or 0)
-            conn.execute(
-                "INSERT OR IGNORE INTO association_studies (association_id, study_uid) "
-                "VALUES (?, ?)",
-                (item.association_id, h.study_uid),
-            )
-            conn.execute(
-                "UPDATE associations SET instances = instances + 1 WHERE id = ?",
-                (item.association_id,),
-            )
+            if item.association_id is not None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO association_studies (association_id, study_uid) "
+                    "VALUES (?, ?)",
+                    (item.association_id, h.study_uid),
+                )
+                conn.execute(
+                    "UPDATE associations SET instances = instances + 1 WHERE id = ?",
+                    (item.association_id,),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -4,32 +4,46 @@ from __future__ import annotations
 
 import os
 import zlib
-from io import BytesIO
+import struct
 from pathlib import Path
-
-from pydicom.dataset import FileMetaDataset
-from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import UID
 
 from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
 
 
+def _element(tag: int, vr: bytes, value: bytes) -> bytes:
+    if vr in (b"OB", b"UN"):
+        return struct.pack("<HH2s2xL", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+
+
+def _uid(value: str) -> bytes:
+    raw = value.encode("ascii")
+    return raw + b"\x00" if len(raw) % 2 else raw
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode("ascii", "replace")
+    return raw + b" " if len(raw) % 2 else raw
+
+
 def file_meta_bytes(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
-    """Preamble, prefix and group 0002 for the file, with our implementation identity."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
-    meta.TransferSyntaxUID = UID(transfer_syntax)
-    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    if source_ae:
-        meta.SourceApplicationEntityTitle = source_ae
-    buffer = BytesIO()
-    buffer.write(PREAMBLE)
-    write_file_meta_info(buffer, meta, enforce_standard=True)
-    return buffer.getvalue()
+    """Preamble, prefix and group 0002 (PS3.10 7.1), with our implementation identity.
+
+    Encoded directly: it is written once per received instance, and the UIDs have
+    already been checked to be digits and dots.
+    """
+    body = b"".join((
+        _element(0x00020001, b"OB", b"\x00\x01"),
+        _element(0x00020002, b"UI", _uid(sop_class)),
+        _element(0x00020003, b"UI", _uid(sop_instance)),
+        _element(0x00020010, b"UI", _uid(transfer_syntax)),
+        _element(0x00020012, b"UI", _uid(IMPLEMENTATION_CLASS_UID)),
+        _element(0x00020013, b"SH", _text(IMPLEMENTATION_VERSION_NAME)),
+        _element(0x00020016, b"AE", _text(source_ae)) if source_ae else b"",
+    ))
+    return PREAMBLE + _element(0x00020000, b"UL", struct.pack("<L", len(body))) + body
 
 
 def fsync_dir(path: Path) -> None:

@@ -1,0 +1,155 @@
+"""Shared fixtures: a real Kiln box (the `appliance` command) in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+ROOT = Path(__file__).resolve().parent.parent
+APPLIANCE = [sys.executable, "-m", "appliance"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class Box:
+    """A running dicom role with its own data directory and config file."""
+
+    root: Path
+    port: int
+    web_port: int
+    config_path: Path
+    ae_title: str = "KILN"
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(default=Path())
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.data_dir / "kiln.db", timeout=30)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def count(self, sql: str, *params: object) -> int:
+        with self.db() as conn:
+            return int(conn.execute(sql, params).fetchone()[0])
+
+    def files(self) -> list[Path]:
+        return sorted((self.data_dir / "dicom").rglob("*.dcm"))
+
+    def partials(self) -> list[Path]:
+        return sorted((self.data_dir / "incoming").glob("*"))
+
+    def start(self, role: str = "dicom") -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.log_path = self.root / f"{role}.log"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [*APPLIANCE, "--config", str(self.config_path), "run", "--role", role],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )
+        wait_port(self.port if role in ("dicom", "all") else self.web_port)
+        if role in ("dicom", "all"):
+            self._wait_workers()
+
+    def _wait_workers(self, timeout: float = 30.0) -> None:
+        """The role listens before its workers accept; a C-ECHO proves they do."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = subprocess.run(
+                ["echoscu", "-to", "5", "-aec", self.ae_title, "127.0.0.1", str(self.port)],
+                capture_output=True, check=False,
+            )
+            if result.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise TimeoutError("the box does not answer C-ECHO")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout)
+        self.process = None
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def run_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*APPLIANCE, "--config", str(self.config_path), *args],
+            capture_output=True, text=True, check=check, cwd=ROOT, timeout=120,
+        )
+
+
+def write_config(root: Path, port: int, web_port: int,
+                 overrides: dict[str, dict[str, Any]] | None = None) -> Path:
+    """The test box's TOML: loopback only, no disk reserve, short idle time."""
+    sections: dict[str, dict[str, Any]] = {
+        "box": {"data_dir": str(root / "data")},
+        "dicom": {"bind": "127.0.0.1", "port": port, "shutdown_grace": 5.0},
+        "storage": {"reserve_mb": 0, "study_idle_seconds": 2.0},
+        "web": {"bind": "127.0.0.1", "port": web_port},
+    }
+    for name, values in (overrides or {}).items():
+        sections.setdefault(name, {}).update(values)
+    path = root / "kiln.toml"
+    path.write_text(tomli_w.dumps(sections))
+    return path
+
+
+@pytest.fixture
+def box_factory(tmp_path: Path) -> Iterator[Callable[..., Box]]:
+    """Make boxes; `overrides` are merged into the config sections."""
+    boxes: list[Box] = []
+
+    def make(overrides: dict[str, dict[str, Any]] | None = None, start: bool = True,
+             role: str = "dicom") -> Box:
+        root = tmp_path / f"box{len(boxes)}"
+        root.mkdir()
+        port, web_port = free_port(), free_port()
+        box = Box(root, port, web_port, write_config(root, port, web_port, overrides))
+        boxes.append(box)
+        if start:
+            box.start(role)
+        return box
+
+    yield make
+    for box in boxes:
+        if box.process is not None and box.process.poll() is None:
+            box.stop(signal.SIGTERM, timeout=60)
+
+
+@pytest.fixture
+def box(box_factory: Callable[..., Box]) -> Box:
+    return box_factory()
