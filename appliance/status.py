@@ -25,7 +25,10 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
             "last_seen": row[3],
             **json.loads(row[4]),
         }
-    one = lambda sql: int(conn.execute(sql).fetchone()[0])  # noqa: E731
+
+    def one(sql: str) -> int:
+        return int(conn.execute(sql).fetchone()[0])
+
     usage = shutil.disk_usage(config.box.data_dir)
     dicom = roles.get("dicom", {})
     return {
@@ -39,12 +42,9 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
                 "bind": config.dicom.bind,
                 "port": config.dicom.port,
                 "ae_titles": list(config.dicom.ae_titles),
-                "open_associations": one(
-                    "SELECT count(*) FROM associations WHERE state = 'open'"
-                ),
+                "open_associations": one("SELECT count(*) FROM associations WHERE state = 'open'"),
             },
-            {"service": "web", "listening": True, "bind": config.web.bind,
-             "port": config.web.port},
+            {"service": "web", "listening": True, "bind": config.web.bind, "port": config.web.port},
         ],
         "counts": {
             "studies": one("SELECT count(*) FROM studies"),
@@ -55,6 +55,9 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
             "associations_total": one("SELECT count(*) FROM associations"),
         },
         "outbox": Outbox(conn).counts(),
-        "disk": {"total": usage.total, "free": usage.free,
-                 "reserve": config.storage.reserve_mb * 1024 * 1024},
+        "disk": {
+            "total": usage.total,
+            "free": usage.free,
+            "reserve": config.storage.reserve_mb * 1024 * 1024,
+        },
     }

@@ -75,7 +75,10 @@ class Box:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [*APPLIANCE, "--config", str(self.config_path), "run", "--role", role],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
         )
         wait_port(self.port if role in ("dicom", "all") else self.web_port)
         if role in ("dicom", "all"):
@@ -87,7 +90,8 @@ class Box:
         while time.monotonic() < deadline:
             result = subprocess.run(
                 ["echoscu", "-to", "5", "-aec", self.ae_title, "127.0.0.1", str(self.port)],
-                capture_output=True, check=False,
+                capture_output=True,
+                check=False,
             )
             if result.returncode == 0:
                 return
@@ -108,12 +112,17 @@ class Box:
     def run_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*APPLIANCE, "--config", str(self.config_path), *args],
-            capture_output=True, text=True, check=check, cwd=ROOT, timeout=120,
+            capture_output=True,
+            text=True,
+            check=check,
+            cwd=ROOT,
+            timeout=120,
         )
 
 
-def write_config(root: Path, port: int, web_port: int,
-                 overrides: dict[str, dict[str, Any]] | None = None) -> Path:
+def write_config(
+    root: Path, port: int, web_port: int, overrides: dict[str, dict[str, Any]] | None = None
+) -> Path:
     """The test box's TOML: loopback only, no disk reserve, short idle time."""
     sections: dict[str, dict[str, Any]] = {
         "box": {"data_dir": str(root / "data")},
@@ -133,8 +142,9 @@ def box_factory(tmp_path: Path) -> Iterator[Callable[..., Box]]:
     """Make boxes; `overrides` are merged into the config sections."""
     boxes: list[Box] = []
 
-    def make(overrides: dict[str, dict[str, Any]] | None = None, start: bool = True,
-             role: str = "dicom") -> Box:
+    def make(
+        overrides: dict[str, dict[str, Any]] | None = None, start: bool = True, role: str = "dicom"
+    ) -> Box:
         root = tmp_path / f"box{len(boxes)}"
         root.mkdir()
         port, web_port = free_port(), free_port()

@@ -13,7 +13,10 @@ def test_storescu_instances_are_stored_and_indexed(box: Box, tmp_path: Path) -> 
     files = write_series(tmp_path / "in", count=5)
     result = subprocess.run(
         ["storescu", "-aec", box.ae_title, "127.0.0.1", str(box.port), *map(str, files)],
-        capture_output=True, text=True, check=False, env={"TCP_NODELAY": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TCP_NODELAY": "1"},
     )
     assert result.returncode == 0, result.stderr
     assert len(box.files()) == 5

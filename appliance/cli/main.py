@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -32,6 +32,7 @@ class Context:
                 self._config = load_config(self.config_path)
             except ConfigError as exc:
                 _fail_config(exc)
+        assert self._config is not None
         return self._config
 
     def db(self) -> sqlite3.Connection:
@@ -44,12 +45,14 @@ class Context:
         return connect(data_dir)
 
 
-def _fail_config(exc: ConfigError) -> None:
+def _fail_config(exc: ConfigError) -> NoReturn:
     click.echo(f"The configuration in {exc.source} cannot be used:", err=True)
     for problem in exc.problems:
         click.echo(f"  - {problem}", err=True)
-    click.echo("Nothing was started or changed. Fix the file and run "
-               "'appliance config check FILE'.", err=True)
+    click.echo(
+        "Nothing was started or changed. Fix the file and run 'appliance config check FILE'.",
+        err=True,
+    )
     sys.exit(2)
 
 
@@ -57,8 +60,13 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="KILN_CONFIG",
-              help="The box's TOML configuration (default: built-in defaults).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar="KILN_CONFIG",
+    help="The box's TOML configuration (default: built-in defaults).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Kiln, the DICOM edge appliance."""
@@ -66,8 +74,13 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--role", type=click.Choice(["all", "dicom", "devices", "web"]), default="all",
-              show_default=True, help="Run one role, or all as separate processes.")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "dicom", "devices", "web"]),
+    default="all",
+    show_default=True,
+    help="Run one role, or all as separate processes.",
+)
 @pass_ctx
 def run(obj: Context, role: str) -> None:
     """Start the box (all roles) or one role in the foreground."""
@@ -174,12 +187,16 @@ def studies_ls(obj: Context, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("No studies received yet.")
         return
-    click.echo(f"{'STUDY INSTANCE UID':<64}  {'PATIENT':<24} {'DATE':<8} {'MOD':<6} "
-               f"{'SER':>3} {'INST':>5} {'STATE':<9} LAST RECEIVED")
+    click.echo(
+        f"{'STUDY INSTANCE UID':<64}  {'PATIENT':<24} {'DATE':<8} {'MOD':<6} "
+        f"{'SER':>3} {'INST':>5} {'STATE':<9} LAST RECEIVED"
+    )
     for r in rows:
-        click.echo(f"{r['study_uid']:<64}  {r['patient_name'][:24]:<24} {r['study_date']:<8} "
-                   f"{(r['modalities'] or '')[:6]:<6} {r['series']:>3} {r['instances']:>5} "
-                   f"{r['state']:<9} {_when(r['last_received'])}")
+        click.echo(
+            f"{r['study_uid']:<64}  {r['patient_name'][:24]:<24} {r['study_date']:<8} "
+            f"{(r['modalities'] or '')[:6]:<6} {r['series']:>3} {r['instances']:>5} "
+            f"{r['state']:<9} {_when(r['last_received'])}"
+        )
 
 
 @studies.command("show")
@@ -197,17 +214,25 @@ def studies_show(obj: Context, uid: str, as_json: bool) -> None:
         _emit_json(study)
         return
     click.echo(f"Study      {study['study_uid']}")
-    click.echo(f"Patient    {study['patient_name']} (ID {study['patient_id']}, born "
-               f"{study['patient_birth_date'] or '?'}, sex {study['patient_sex'] or '?'})")
-    click.echo(f"Date       {study['study_date']} {study['study_time']}  accession "
-               f"{study['accession_number'] or '-'}")
-    click.echo(f"State      {study['state']}"
-               + (f" since {_when(study['completed_at'])}" if study["completed_at"] else ""))
+    click.echo(
+        f"Patient    {study['patient_name']} (ID {study['patient_id']}, born "
+        f"{study['patient_birth_date'] or '?'}, sex {study['patient_sex'] or '?'})"
+    )
+    click.echo(
+        f"Date       {study['study_date']} {study['study_time']}  accession "
+        f"{study['accession_number'] or '-'}"
+    )
+    click.echo(
+        f"State      {study['state']}"
+        + (f" since {_when(study['completed_at'])}" if study["completed_at"] else "")
+    )
     for s in study["series"]:
         size = sum(i["size"] for i in s["instances"])
-        click.echo(f"  Series {s['series_number'] or '?':>4} {s['modality']:<3} "
-                   f"{len(s['instances']):>5} instance(s) {size / 1e6:9.1f} MB  "
-                   f"{s['series_description']}  {s['series_uid']}")
+        click.echo(
+            f"  Series {s['series_number'] or '?':>4} {s['modality']:<3} "
+            f"{len(s['instances']):>5} instance(s) {size / 1e6:9.1f} MB  "
+            f"{s['series_description']}  {s['series_uid']}"
+        )
 
 
 @cli.command()
@@ -226,19 +251,28 @@ def status(obj: Context, as_json: bool) -> None:
         state = "up" if role and role["up"] else "DOWN"
         click.echo(f"role {name:<8} {state}" + (f" (pid {role['pid']})" if role else ""))
     for service in report["services"]:
-        extra = f", {service['open_associations']} open association(s)" \
-            if "open_associations" in service else ""
+        extra = (
+            f", {service['open_associations']} open association(s)"
+            if "open_associations" in service
+            else ""
+        )
         titles = f" AE {', '.join(service['ae_titles'])}" if "ae_titles" in service else ""
         click.echo(f"{service['service']:<6} {service['bind']}:{service['port']}{titles}{extra}")
     c = report["counts"]
-    click.echo(f"studies {c['studies']} ({c['studies_complete']} complete), series {c['series']}, "
-               f"instances {c['instances']}, {c['bytes'] / 1e6:.1f} MB")
+    click.echo(
+        f"studies {c['studies']} ({c['studies_complete']} complete), series {c['series']}, "
+        f"instances {c['instances']}, {c['bytes'] / 1e6:.1f} MB"
+    )
     o = report["outbox"]
-    click.echo(f"outbox  {o['pending']} pending, {o['sending']} sending, {o['failed']} failed, "
-               f"{o['sent']} sent")
+    click.echo(
+        f"outbox  {o['pending']} pending, {o['sending']} sending, {o['failed']} failed, "
+        f"{o['sent']} sent"
+    )
     d = report["disk"]
-    click.echo(f"disk    {d['free'] / 1e9:.1f} GB free of {d['total'] / 1e9:.1f} GB "
-               f"(reserve {d['reserve'] / 1e9:.1f} GB)")
+    click.echo(
+        f"disk    {d['free'] / 1e9:.1f} GB free of {d['total'] / 1e9:.1f} GB "
+        f"(reserve {d['reserve'] / 1e9:.1f} GB)"
+    )
 
 
 def main() -> None:

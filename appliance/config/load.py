@@ -10,7 +10,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from appliance.config.schema import KilnConfig
+from appliance.config.schema import AE_TITLE_PATTERN, UID_PATTERN, KilnConfig
 
 MASK = "********"
 
@@ -28,7 +28,8 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The schema model that owns the key at `loc`, to suggest its valid keys."""
     model: Any = KilnConfig
     for part in loc[:-1]:
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        fields = getattr(model, "model_fields", {})
+        field = fields.get(str(part))
         if field is None:
             return None
         annotation = field.annotation
@@ -37,17 +38,29 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         elif getattr(annotation, "__origin__", None) is dict:
             model = annotation.__args__[1]
             # The next part is the free-form dict key; skip it.
-            return model if len(loc) >= 3 else None  # noqa: PLR2004
+            return model if len(loc) >= 3 else None
         else:
             return None
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
-    if len(loc) <= 1:
-        return f"[{loc[0]}]" if loc else "(file)"
-    section = ".".join(str(p) for p in loc[:-1])
-    return f"[{section}] {loc[-1]}"
+    """`[section] key` with list positions kept on the key: `[dicom] ae_titles[0]`."""
+    names: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and names:
+            names[-1] += f"[{part}]"
+        else:
+            names.append(str(part))
+    if len(names) <= 1:
+        return f"[{names[0]}]" if names else "(file)"
+    return f"[{'.'.join(names[:-1])}] {names[-1]}"
+
+
+_PATTERNS = {
+    AE_TITLE_PATTERN: "must be an AE title: 1 to 16 characters, no backslash or control codes",
+    UID_PATTERN: "must be a UID: digits separated by single dots",
+}
 
 
 def _sentence(error: Any) -> str:
@@ -75,6 +88,8 @@ def _sentence(error: Any) -> str:
         "string_too_long": f"allows at most {ctx.get('max_length')} character(s)",
     }
     message = limits.get(kind, error["msg"])
+    if kind == "string_pattern_mismatch":
+        message = _PATTERNS.get(str(ctx.get("pattern")), message)
     value = error.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
     return f"{_where(loc)}: {message}{shown}"

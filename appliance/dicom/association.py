@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sqlite3
@@ -117,12 +118,18 @@ class AssociationHandler:
                 return
             conn = self.deps.connections.get()
             association_id = Associations(conn).open(
-                str(request.calling_ae_title).strip(), str(request.called_ae_title).strip(),
-                self.host, self.port, self.deps.pid,
+                str(request.calling_ae_title).strip(),
+                str(request.called_ae_title).strip(),
+                self.host,
+                self.port,
+                self.deps.pid,
             )
             self.peer = Peer(
-                str(request.calling_ae_title).strip(), str(request.called_ae_title).strip(),
-                self.host, self.port, association_id,
+                str(request.calling_ae_title).strip(),
+                str(request.called_ae_title).strip(),
+                self.host,
+                self.port,
+                association_id,
             )
             self._accept(request)
             self.sock.settimeout(min(1.0, self.deps.dicom.network_timeout))
@@ -156,20 +163,22 @@ class AssociationHandler:
                 Associations(conn).close(self.peer.association_id, aborted=aborted)
             finally:
                 self.deps.connections.close()
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
     def _try_send(self, data: bytes) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._send(data)
-        except OSError:
-            pass
 
     def _reject(self, request: A_ASSOCIATE, rejection: Rejection) -> None:
-        log.info("rejecting association from %s:%s (%s -> %s): %s", self.host, self.port,
-                 request.calling_ae_title, request.called_ae_title, rejection.why)
+        log.info(
+            "rejecting association from %s:%s (%s -> %s): %s",
+            self.host,
+            self.port,
+            request.calling_ae_title,
+            request.called_ae_title,
+            rejection.why,
+        )
         primitive = A_ASSOCIATE()
         primitive.result = rejection.result
         primitive.result_source = rejection.source
@@ -200,9 +209,16 @@ class AssociationHandler:
         pdu.from_primitive(primitive)
         self._send(pdu.encode())
         assert self.peer is not None
-        log.info("accepted association %d from %s at %s:%s for %s with %d of %d contexts",
-                 self.peer.association_id, self.peer.calling_ae, self.host, self.port,
-                 self.peer.called_ae, len(accepted), len(results))
+        log.info(
+            "accepted association %d from %s at %s:%s for %s with %d of %d contexts",
+            self.peer.association_id,
+            self.peer.calling_ae,
+            self.host,
+            self.port,
+            self.peer.called_ae,
+            len(accepted),
+            len(results),
+        )
 
     # -- the message loop -----------------------------------------------------------------
     def _read_waiting(self) -> tuple[int, memoryview]:
@@ -291,7 +307,9 @@ class AssociationHandler:
             if sink is not None:
                 sink.abort()
 
-    def _dispatch(self, request: cmd.Command, context: AcceptedContext, dataset: bytes | None) -> None:
+    def _dispatch(
+        self, request: cmd.Command, context: AcceptedContext, dataset: bytes | None
+    ) -> None:
         field = request.field
         for pending_id, (service, key) in list(self.pending.items()):
             if field & 0x8000 and request.get_int(cmd.RESPONDED_TO) == pending_id:
@@ -299,15 +317,15 @@ class AssociationHandler:
                 assert self.peer is not None
                 service.response_received(self.peer, key, request)
                 return
-        service = self.deps.messages.get(field)
-        if service is None:
+        handler = self.deps.messages.get(field)
+        if handler is None:
             raise ProtocolViolation(f"unsupported DIMSE command 0x{field:04x}")
         assert self.peer is not None
-        replies, outgoing = service.handle(self.peer, request, context, dataset)
+        replies, outgoing = handler.handle(self.peer, request, context, dataset)
         for reply in replies:
             self._send_message(context, reply.command, reply.dataset)
         for item in outgoing:
-            self._send_request(service, item)
+            self._send_request(handler, item)
 
     def _send_request(self, service: MessageService, item: Outgoing) -> None:
         message_id = self.next_message_id
@@ -324,7 +342,9 @@ class AssociationHandler:
             raise
         self.pending[message_id] = (service, item.key)
 
-    def _send_message(self, context: AcceptedContext, command_bytes: bytes, dataset: bytes | None) -> None:
+    def _send_message(
+        self, context: AcceptedContext, command_bytes: bytes, dataset: bytes | None
+    ) -> None:
         max_pdv = self.peer_max_pdu or 0
         pdus = p_data_pdus(context.context_id, True, command_bytes, max_pdv)
         if dataset is not None:

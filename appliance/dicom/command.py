@@ -124,9 +124,9 @@ def decode(data: bytes | bytearray) -> Command:
         offset += length
         tag = (group << 16) | element
         kind = _KINDS.get(tag)
-        if kind == _US and length == 2:  # noqa: PLR2004
+        if kind == _US and length == 2:
             elements[tag] = struct.unpack("<H", raw)[0]
-        elif kind == _UL and length == 4:  # noqa: PLR2004
+        elif kind == _UL and length == 4:
             elements[tag] = struct.unpack("<L", raw)[0]
         elif kind in (_UI, _TEXT):
             elements[tag] = raw.decode("ascii", "replace").rstrip("\x00 ")
@@ -171,9 +171,7 @@ def response(
         STATUS: status,
     }
     sop_class = request.get_str(AFFECTED_SOP_CLASS) or request.get_str(REQUESTED_SOP_CLASS)
-    sop_instance = request.get_str(AFFECTED_SOP_INSTANCE) or request.get_str(
-        REQUESTED_SOP_INSTANCE
-    )
+    sop_instance = request.get_str(AFFECTED_SOP_INSTANCE) or request.get_str(REQUESTED_SOP_INSTANCE)
     if sop_class:
         elements[sop_class_tag] = sop_class
     if sop_instance:

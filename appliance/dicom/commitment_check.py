@@ -29,7 +29,9 @@ def file_crc(path: str, layout: DataLayout) -> tuple[int, int] | None:
     return size, crc
 
 
-def check(references: list[Reference], index: Index, layout: DataLayout) -> list[tuple[Reference, int]]:
+def check(
+    references: list[Reference], index: Index, layout: DataLayout
+) -> list[tuple[Reference, int]]:
     """Each reference with 0 (committed) or its PS3.4 Failure Reason."""
     results = []
     for ref in references:

@@ -38,8 +38,9 @@ def event_type(payload: dict[str, Any]) -> int:
 
 
 def encode_report(payload: dict[str, Any], transfer_syntax: str) -> bytes:
-    data = encode(report_dataset(payload), transfer_syntax == IMPLICIT_LE,
-                  transfer_syntax != EXPLICIT_BE)
+    data = encode(
+        report_dataset(payload), transfer_syntax == IMPLICIT_LE, transfer_syntax != EXPLICIT_BE
+    )
     if data is None:
         raise ValueError("the commitment report could not be encoded")
     return data

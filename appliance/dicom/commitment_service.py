@@ -35,8 +35,13 @@ KIND = "commitment-report"
 
 
 class CommitmentService:
-    def __init__(self, config: KilnConfig, layout: DataLayout, connections: ConnectionFactory,
-                 durable: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(
+        self,
+        config: KilnConfig,
+        layout: DataLayout,
+        connections: ConnectionFactory,
+        durable: Callable[[], sqlite3.Connection],
+    ) -> None:
         self.config = config
         self.layout = layout
         self.connections = connections
@@ -83,14 +88,20 @@ class CommitmentService:
         same = target is None or target.mode == ReportMode.SAME_ASSOCIATION
         durable = self.durable()
         try:
-            item_id = Outbox(durable).put(KIND, peer.calling_ae, payload,
-                                          claimed_by=os.getpid() if same else None)
+            item_id = Outbox(durable).put(
+                KIND, peer.calling_ae, payload, claimed_by=os.getpid() if same else None
+            )
         finally:
             durable.close()
         failed = sum(1 for _, reason in results if reason)
-        log.info("commitment %s from %s: %d instance(s), %d failed; report %s",
-                 transaction, peer.calling_ae, len(results), failed,
-                 "on this association" if same else "on a new association")
+        log.info(
+            "commitment %s from %s: %d instance(s), %d failed; report %s",
+            transaction,
+            peer.calling_ae,
+            len(results),
+            failed,
+            "on this association" if same else "on a new association",
+        )
         replies = [self._reply(command, Status.SUCCESS)]
         if not same:
             return replies, []
@@ -112,8 +123,9 @@ class CommitmentService:
         if not dataset:
             raise ValueError("the N-ACTION has no dataset")
         try:
-            ds = read_dataset(BytesIO(dataset), transfer_syntax == IMPLICIT_LE,
-                              transfer_syntax != EXPLICIT_BE)
+            ds = read_dataset(
+                BytesIO(dataset), transfer_syntax == IMPLICIT_LE, transfer_syntax != EXPLICIT_BE
+            )
             transaction = check_uid(ds.get("TransactionUID"), "Transaction UID (0008,1195)")
             references = [
                 Reference(
@@ -135,11 +147,16 @@ class CommitmentService:
         status = command.get_int(cmd.STATUS, 0xFFFF)
         if status == Status.SUCCESS:
             outbox.sent(key)
-            log.info("commitment report %d delivered to %s on the same association", key,
-                     peer.calling_ae)
+            log.info(
+                "commitment report %d delivered to %s on the same association", key, peer.calling_ae
+            )
         else:
-            log.warning("commitment report %d refused by %s with status 0x%04X", key,
-                        peer.calling_ae, status)
+            log.warning(
+                "commitment report %d refused by %s with status 0x%04X",
+                key,
+                peer.calling_ae,
+                status,
+            )
             self._hand_over(key, f"status 0x{status:04X}")
 
     def association_ended(self, peer: Peer, undelivered: list[int]) -> None:

@@ -56,20 +56,32 @@ class Policy:
 
     def check(self, request: A_ASSOCIATE, peer_host: str) -> Rejection | None:
         if str(request.application_context_name) != APPLICATION_CONTEXT:
-            return Rejection(1, 1, RejectReason.APPLICATION_CONTEXT_NOT_SUPPORTED,
-                             f"application context {request.application_context_name} "
-                             "is not supported")
+            return Rejection(
+                1,
+                1,
+                RejectReason.APPLICATION_CONTEXT_NOT_SUPPORTED,
+                f"application context {request.application_context_name} is not supported",
+            )
         if self.networks and not self._host_allowed(peer_host):
-            return Rejection(1, 1, RejectReason.NO_REASON,
-                             f"host {peer_host} is not in dicom.host_allow")
+            return Rejection(
+                1, 1, RejectReason.NO_REASON, f"host {peer_host} is not in dicom.host_allow"
+            )
         calling = str(request.calling_ae_title).strip()
         called = str(request.called_ae_title).strip()
         if self.calling_allow and calling not in self.calling_allow:
-            return Rejection(1, 1, RejectReason.CALLING_AE_NOT_RECOGNIZED,
-                             f"calling AE title {calling!r} is not in dicom.calling_ae_allow")
+            return Rejection(
+                1,
+                1,
+                RejectReason.CALLING_AE_NOT_RECOGNIZED,
+                f"calling AE title {calling!r} is not in dicom.calling_ae_allow",
+            )
         if not self.dicom.accept_any_called_ae and called not in self.titles:
-            return Rejection(1, 1, RejectReason.CALLED_AE_NOT_RECOGNIZED,
-                             f"called AE title {called!r} is not one of this box's titles")
+            return Rejection(
+                1,
+                1,
+                RejectReason.CALLED_AE_NOT_RECOGNIZED,
+                f"called AE title {called!r} is not one of this box's titles",
+            )
         return None
 
     def _host_allowed(self, host: str) -> bool:
@@ -83,7 +95,9 @@ class Policy:
 
     def negotiate(
         self, request: A_ASSOCIATE
-    ) -> tuple[list[PresentationContext], list[AcceptedContext], list[SCP_SCU_RoleSelectionNegotiation]]:
+    ) -> tuple[
+        list[PresentationContext], list[AcceptedContext], list[SCP_SCU_RoleSelectionNegotiation]
+    ]:
         """Results for every proposed context; the SCU's transfer-syntax order wins."""
         roles = {}
         for item in request.user_information:

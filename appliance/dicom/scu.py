@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynetdicom import AE, build_role
-from pynetdicom.sop_class import StorageCommitmentPushModel, Verification
 
 from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from appliance.config.schema import DicomSection
 from appliance.dicom.commitment_report import event_type, report_dataset
-from appliance.dicom.syntaxes import STORAGE_COMMITMENT_INSTANCE, UNCOMPRESSED
+from appliance.dicom.syntaxes import (
+    STORAGE_COMMITMENT_INSTANCE,
+    STORAGE_COMMITMENT_PUSH,
+    UNCOMPRESSED,
+    VERIFICATION,
+)
 
 
 class ScuError(Exception):
@@ -53,7 +57,7 @@ def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
 def echo(target: Target, calling: str, dicom: DicomSection) -> int:
     """C-ECHO; returns the status; raises ScuError with a plain sentence otherwise."""
     ae = _ae(calling, dicom)
-    ae.add_requested_context(Verification)
+    ae.add_requested_context(VERIFICATION)
     assoc = _associate(ae, target)
     try:
         status = assoc.send_c_echo()
@@ -65,16 +69,19 @@ def echo(target: Target, calling: str, dicom: DicomSection) -> int:
             assoc.release()
 
 
-def send_commitment_report(payload: dict[str, Any], target: Target, calling: str,
-                           dicom: DicomSection) -> None:
+def send_commitment_report(
+    payload: dict[str, Any], target: Target, calling: str, dicom: DicomSection
+) -> None:
     """N-EVENT-REPORT on a new association, the box proposing the SCP role (PS3.4 J.3.3)."""
     ae = _ae(calling, dicom)
-    ae.add_requested_context(StorageCommitmentPushModel, list(UNCOMPRESSED))
-    role = build_role(StorageCommitmentPushModel, scu_role=False, scp_role=True)
+    ae.add_requested_context(STORAGE_COMMITMENT_PUSH, list(UNCOMPRESSED))
+    role = build_role(STORAGE_COMMITMENT_PUSH, scu_role=False, scp_role=True)
     assoc = _associate(ae, target, ext_neg=[role])
     try:
         status, _ = assoc.send_n_event_report(
-            report_dataset(payload), event_type(payload), StorageCommitmentPushModel,
+            report_dataset(payload),
+            event_type(payload),
+            STORAGE_COMMITMENT_PUSH,
             STORAGE_COMMITMENT_INSTANCE,
         )
         if not status or "Status" not in status:

@@ -61,8 +61,9 @@ class ConnectionFactory:
 class StoreService:
     """Creates one sink per C-STORE request."""
 
-    def __init__(self, storage: StorageSection, layout: DataLayout, pid: int,
-                 connect: ConnectionFactory) -> None:
+    def __init__(
+        self, storage: StorageSection, layout: DataLayout, pid: int, connect: ConnectionFactory
+    ) -> None:
         self.storage = storage
         self.layout = layout
         self.pid = pid
@@ -86,8 +87,14 @@ class StoreService:
 class StoreSink:
     """One instance on its way in; errors are held until the last fragment has arrived."""
 
-    def __init__(self, service: StoreService, peer: Peer, command: cmd.Command,
-                 context: AcceptedContext, number: int) -> None:
+    def __init__(
+        self,
+        service: StoreService,
+        peer: Peer,
+        command: cmd.Command,
+        context: AcceptedContext,
+        number: int,
+    ) -> None:
         self.service = service
         self.peer = peer
         self.command = command
@@ -103,21 +110,26 @@ class StoreSink:
             check_uid(self.sop_class, "Affected SOP Class UID")
             check_uid(self.sop_instance, "Affected SOP Instance UID")
             if self.sop_class != context.abstract_syntax:
-                raise StoreFailure(Status.DATASET_DOES_NOT_MATCH,
-                                   "Affected SOP Class differs from the presentation context")
+                raise StoreFailure(
+                    Status.DATASET_DOES_NOT_MATCH,
+                    "Affected SOP Class differs from the presentation context",
+                )
             if service.is_known_duplicate(self.sop_instance):
                 self.duplicate = True
                 return
             if not service.has_room():
-                raise StoreFailure(Status.OUT_OF_RESOURCES,
-                                   "free disk space is below the configured reserve")
+                raise StoreFailure(
+                    Status.OUT_OF_RESOURCES, "free disk space is below the configured reserve"
+                )
             self.writer = PartTenWriter(
-                service.layout.incoming, f"{service.pid}-{peer.association_id}-{number}",
+                service.layout.incoming,
+                f"{service.pid}-{peer.association_id}-{number}",
                 durable=service.storage.fsync,
             )
             self.writer.write(
-                file_meta_bytes(self.sop_class, self.sop_instance, context.transfer_syntax,
-                                peer.calling_ae)
+                file_meta_bytes(
+                    self.sop_class, self.sop_instance, context.transfer_syntax, peer.calling_ae
+                )
             )
         except InvalidUID as exc:
             self._fail(StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)))
@@ -163,8 +175,13 @@ class StoreSink:
             self._fail(StoreFailure(Status.PROCESSING_FAILURE, "the index could not be written"))
             status, comment = Status.PROCESSING_FAILURE, "the index could not be written"
         if status not in (Status.SUCCESS,):
-            log.warning("C-STORE %s from %s: status 0x%04X %s", self.sop_instance,
-                        self.peer.calling_ae, status, comment)
+            log.warning(
+                "C-STORE %s from %s: status 0x%04X %s",
+                self.sop_instance,
+                self.peer.calling_ae,
+                status,
+                comment,
+            )
         return Reply(cmd.response(self.command, CommandField.C_STORE_RSP, status, comment=comment))
 
     def _header(self) -> InstanceHeader:
@@ -183,8 +200,11 @@ class StoreSink:
         if self.failure is not None:
             raise self.failure
         if self.duplicate:
-            log.info("duplicate %s from %s acknowledged, first copy kept", self.sop_instance,
-                     self.peer.calling_ae)
+            log.info(
+                "duplicate %s from %s acknowledged, first copy kept",
+                self.sop_instance,
+                self.peer.calling_ae,
+            )
             return Status.SUCCESS, ""
         writer = self.writer
         assert writer is not None
@@ -202,13 +222,16 @@ class StoreSink:
             except InvalidUID as exc:
                 raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None
         if header.sop_instance_uid != self.sop_instance:
-            raise StoreFailure(Status.CANNOT_UNDERSTAND,
-                               "SOP Instance UID in the dataset differs from the command")
+            raise StoreFailure(
+                Status.CANNOT_UNDERSTAND, "SOP Instance UID in the dataset differs from the command"
+            )
         status, comment = Status.SUCCESS, ""
         if header.sop_class_uid != self.sop_class:
             if self.service.storage.sop_class_mismatch == MismatchPolicy.REJECT:
-                raise StoreFailure(Status.DATASET_DOES_NOT_MATCH,
-                                   "SOP Class UID in the dataset differs from the command")
+                raise StoreFailure(
+                    Status.DATASET_DOES_NOT_MATCH,
+                    "SOP Class UID in the dataset differs from the command",
+                )
             status, comment = Status.WARNING_SOP_MISMATCH, "SOP Class UID differs from command"
         writer.finish()
         self._install(header)
@@ -223,8 +246,11 @@ class StoreSink:
         policy = service.storage.duplicates
         replace_id: int | None = None
         if existing and policy == DuplicatePolicy.KEEP_FIRST:
-            log.info("duplicate %s from %s ignored (keep-first)", header.sop_instance_uid,
-                     self.peer.calling_ae)
+            log.info(
+                "duplicate %s from %s ignored (keep-first)",
+                header.sop_instance_uid,
+                self.peer.calling_ae,
+            )
             writer.discard()
             self.writer = None
             return
@@ -250,9 +276,16 @@ class StoreSink:
         self.writer = None
         try:
             index.add(
-                NewInstance(header, self.context.transfer_syntax,
-                            service.layout.relative(final), writer.size, writer.crc,
-                            self.peer.calling_ae, self.peer.called_ae, self.peer.association_id),
+                NewInstance(
+                    header,
+                    self.context.transfer_syntax,
+                    service.layout.relative(final),
+                    writer.size,
+                    writer.crc,
+                    self.peer.calling_ae,
+                    self.peer.called_ae,
+                    self.peer.association_id,
+                ),
                 replace_id=replace_id,
             )
         except sqlite3.Error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydicom.uid import UID_dictionary
+from pydicom._uid_dict import UID_dictionary
 
 VERIFICATION = "1.2.840.10008.1.1"
 STORAGE_COMMITMENT_PUSH = "1.2.840.10008.1.20.1"
@@ -32,8 +32,12 @@ def standard_storage_classes() -> dict[str, str]:
     found = {}
     for uid, entry in UID_dictionary.items():
         name, kind = entry[0], entry[1]
-        if (kind == "SOP Class" and "Storage" in name and "Commitment" not in name
-                and uid != MEDIA_STORAGE_DIRECTORY):
+        if (
+            kind == "SOP Class"
+            and "Storage" in name
+            and "Commitment" not in name
+            and uid != MEDIA_STORAGE_DIRECTORY
+        ):
             found[uid] = name
     return found
 

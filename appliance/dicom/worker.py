@@ -40,16 +40,21 @@ def supported_contexts(config: KilnConfig) -> dict[str, tuple[str, ...]]:
     return supported
 
 
-def build_deps(config: KilnConfig, limit: AssociationLimit, stopping: threading.Event,
-               abort_now: threading.Event) -> AcceptorDeps:
+def build_deps(
+    config: KilnConfig,
+    limit: AssociationLimit,
+    stopping: threading.Event,
+    abort_now: threading.Event,
+) -> AcceptorDeps:
     layout = DataLayout(config.box.data_dir)
     pid = os.getpid()
     # Files and directories are synced before the answer; the row needs no sync of its
     # own (storage/reconcile.py restores rows lost to a power cut).
     connections = ConnectionFactory(lambda: connect(layout.root, durable=False))
     store = StoreService(config.storage, layout, pid, connections)
-    commitment = CommitmentService(config, layout, connections,
-                                   lambda: connect(layout.root, durable=True))
+    commitment = CommitmentService(
+        config, layout, connections, lambda: connect(layout.root, durable=True)
+    )
     return AcceptorDeps(
         dicom=config.dicom,
         policy=Policy(config.dicom, supported_contexts(config)),
@@ -97,8 +102,9 @@ def worker_main(
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         handler = AssociationHandler(sock, address, deps)
-        thread = threading.Thread(target=handler.run, name=f"assoc-{address[0]}:{address[1]}",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=handler.run, name=f"assoc-{address[0]}:{address[1]}", daemon=True
+        )
         thread.start()
         threads.append(thread)
     listener.close()

@@ -40,15 +40,23 @@ class Outbox:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def put(self, kind: str, destination: str, payload: dict[str, Any], *,
-            claimed_by: int | None = None) -> int:
+    def put(
+        self, kind: str, destination: str, payload: dict[str, Any], *, claimed_by: int | None = None
+    ) -> int:
         """Store a message; `claimed_by` keeps it for that process (same-association delivery)."""
         now = time.time()
         cursor = self.conn.execute(
             "INSERT INTO outbox (kind, destination, payload, state, next_attempt_at, created_at, "
             "claimed_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (kind, destination, json.dumps(payload, sort_keys=True),
-             OutboxState.SENDING if claimed_by else OutboxState.PENDING, now, now, claimed_by),
+            (
+                kind,
+                destination,
+                json.dumps(payload, sort_keys=True),
+                OutboxState.SENDING if claimed_by else OutboxState.PENDING,
+                now,
+                now,
+                claimed_by,
+            ),
         )
         return int(cursor.lastrowid or 0)
 

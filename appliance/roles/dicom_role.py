@@ -77,20 +77,31 @@ class DicomRole:
             conn.close()
         removed = clean_incoming(self.layout)
         if stale or removed or released:
-            log.info("recovered after an unclean stop: %d association(s) closed, %d partial "
-                     "file(s) removed, %d report(s) requeued", stale, removed, released)
+            log.info(
+                "recovered after an unclean stop: %d association(s) closed, %d partial "
+                "file(s) removed, %d report(s) requeued",
+                stale,
+                removed,
+                released,
+            )
 
     def _start_worker(self, number: int, listener: socket.socket) -> None:
         process = self.ctx.Process(
-            target=worker_main, args=(self.config, listener, self.counts, number),
-            name=f"kiln-dicom-{number}", daemon=False,
+            target=worker_main,
+            args=(self.config, listener, self.counts, number),
+            name=f"kiln-dicom-{number}",
+            daemon=False,
         )
         process.start()
         self.workers[number] = process
 
     def _recover_worker(self, number: int, process: BaseProcess) -> None:
-        log.error("receiving worker %d (pid %s) exited with %s; restarting it", number,
-                  process.pid, process.exitcode)
+        log.error(
+            "receiving worker %d (pid %s) exited with %s; restarting it",
+            number,
+            process.pid,
+            process.exitcode,
+        )
         SharedLimit.reset(self.counts, number)
         conn = connect(self.layout.root)
         try:
@@ -103,9 +114,13 @@ class DicomRole:
     def run(self) -> int:
         self.prepare()
         listener = open_listener(self.config.dicom.bind, self.config.dicom.port)
-        log.info("DICOM listening on %s:%d as %s with %d worker(s)", self.config.dicom.bind,
-                 self.config.dicom.port, ", ".join(self.config.dicom.ae_titles),
-                 self.config.dicom.workers)
+        log.info(
+            "DICOM listening on %s:%d as %s with %d worker(s)",
+            self.config.dicom.bind,
+            self.config.dicom.port,
+            ", ".join(self.config.dicom.ae_titles),
+            self.config.dicom.workers,
+        )
 
         def on_term(signum: int, frame: FrameType | None) -> None:
             self.stop.set()
@@ -131,8 +146,10 @@ class DicomRole:
         return 0
 
     def _shutdown(self, listener: socket.socket) -> None:
-        log.info("stopping: letting open associations finish (grace %.0f s)",
-                 self.config.dicom.shutdown_grace)
+        log.info(
+            "stopping: letting open associations finish (grace %.0f s)",
+            self.config.dicom.shutdown_grace,
+        )
         for process in self.workers:
             if process is not None and process.is_alive() and process.pid:
                 process.terminate()
@@ -161,13 +178,18 @@ class DicomRole:
                 try:
                     for study in mark_complete(conn, self.config.storage.study_idle_seconds):
                         log.info("study %s is complete", study)
-                    beat(conn, ROLE, self.started_at, {
-                        "port": self.config.dicom.port,
-                        "bind": self.config.dicom.bind,
-                        "ae_titles": list(self.config.dicom.ae_titles),
-                        "workers": sum(1 for p in self.workers if p and p.is_alive()),
-                        "open_associations": SharedLimit.total(self.counts),
-                    })
+                    beat(
+                        conn,
+                        ROLE,
+                        self.started_at,
+                        {
+                            "port": self.config.dicom.port,
+                            "bind": self.config.dicom.bind,
+                            "ae_titles": list(self.config.dicom.ae_titles),
+                            "workers": sum(1 for p in self.workers if p and p.is_alive()),
+                            "open_associations": SharedLimit.total(self.counts),
+                        },
+                    )
                 except Exception:
                     log.exception("housekeeping failed; trying again shortly")
                 self.stop.wait(1.0)
@@ -190,13 +212,19 @@ class DicomRole:
             outbox.release_claims(pid)
             conn.close()
 
-    def _deliver(self, outbox: Outbox, item_id: int, calling_ae: str, payload: dict[str, object]) -> None:
+    def _deliver(
+        self, outbox: Outbox, item_id: int, calling_ae: str, payload: dict[str, object]
+    ) -> None:
         peer = self.config.commitment.peers.get(calling_ae)
         if peer is None:
-            outbox.fail(item_id, f"no [commitment.peers.{calling_ae}] is configured, so the "
-                        "report cannot be sent on a new association")
-            log.error("commitment report %d for %s undeliverable: no peer configured", item_id,
-                      calling_ae)
+            outbox.fail(
+                item_id,
+                f"no [commitment.peers.{calling_ae}] is configured, so the "
+                "report cannot be sent on a new association",
+            )
+            log.error(
+                "commitment report %d for %s undeliverable: no peer configured", item_id, calling_ae
+            )
             return
         target = Target(peer.host, peer.port, peer.ae_title)
         calling = str(payload.get("retrieve_ae") or self.config.dicom.ae_titles[0])

@@ -42,8 +42,9 @@ def supervise(roles: tuple[str, ...], config_path: Path | None) -> int:
             for role, process in list(processes.items()):
                 code = process.poll()
                 if code is not None and not stop.is_set():
-                    log.error("role %s exited with %s; restarting in %.0f s", role, code,
-                              RESTART_DELAY)
+                    log.error(
+                        "role %s exited with %s; restarting in %.0f s", role, code, RESTART_DELAY
+                    )
                     time.sleep(RESTART_DELAY)
                     processes[role] = subprocess.Popen(_command(role, config_path))
     finally:

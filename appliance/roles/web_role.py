@@ -37,10 +37,15 @@ def run_web_role(config: KilnConfig) -> int:
     conn.close()
     thread = threading.Thread(target=heartbeat, name="heartbeat", daemon=True)
     thread.start()
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(config), host=config.web.bind, port=config.web.port,
-        log_level=config.logging.level.lower(), access_log=False,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=config.web.bind,
+            port=config.web.port,
+            log_level=config.logging.level.lower(),
+            access_log=False,
+        )
+    )
     try:
         server.run()  # uvicorn handles SIGTERM/SIGINT by finishing requests and returning
     finally:

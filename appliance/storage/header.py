@@ -6,6 +6,7 @@ everything the index needs lies at or before (0020,0013) Instance Number.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ DEFLATED_LE = "1.2.840.10008.1.2.1.99"
 _LAST_TAG = 0x00200013
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
-                       b"UR", b"UT", b"UV"})
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
 _MAX_DEPTH = 32
 
 
@@ -106,8 +108,9 @@ class _Walker:
             if tag == _SEQ_END:
                 return value
             if tag != _ITEM:
-                raise HeaderError(f"unexpected element ({tag >> 16:04X},{tag & 0xFFFF:04X}) "
-                                  "in a sequence")
+                raise HeaderError(
+                    f"unexpected element ({tag >> 16:04X},{tag & 0xFFFF:04X}) in a sequence"
+                )
             if length != _UNDEFINED:
                 offset = value + length
                 continue
@@ -144,10 +147,8 @@ def _text(raw: bytes, encodings: list[str] | None, person: bool) -> str:
     if not raw:
         return ""
     if encodings:
-        try:
+        with contextlib.suppress(Exception):  # unknown set: keep the bytes readable, store anyway
             return decode_bytes(raw, encodings, _PN_DELIMITERS if person else _TEXT_DELIMITERS)
-        except Exception:  # an unknown set: keep the bytes readable rather than fail the store
-            pass
     return raw.decode("latin-1")
 
 
@@ -180,6 +181,9 @@ def parse_header(prefix: bytes, transfer_syntax: str, *, complete: bool = False)
         column, person = _WANTED[tag]
         values[column] = _text(raw, encodings, person)
     return InstanceHeader(
-        values.pop("sop_class_uid"), values.pop("sop_instance_uid"),
-        values.pop("study_uid"), values.pop("series_uid"), values,
+        values.pop("sop_class_uid"),
+        values.pop("sop_instance_uid"),
+        values.pop("study_uid"),
+        values.pop("series_uid"),
+        values,
     )

@@ -9,9 +9,18 @@ from dataclasses import dataclass
 from appliance.storage.header import InstanceHeader
 
 _STUDY_COLUMNS = (
-    "patient_id", "patient_name", "patient_birth_date", "patient_sex", "study_date",
-    "study_time", "accession_number", "study_id", "study_description", "referring_physician",
-    "institution_name", "character_set",
+    "patient_id",
+    "patient_name",
+    "patient_birth_date",
+    "patient_sex",
+    "study_date",
+    "study_time",
+    "accession_number",
+    "study_id",
+    "study_description",
+    "referring_physician",
+    "institution_name",
+    "character_set",
 )
 _SERIES_COLUMNS = ("modality", "series_number", "series_description", "body_part")
 
@@ -64,22 +73,32 @@ class Index:
         try:
             study_values = [h.values.get(c, "") for c in _STUDY_COLUMNS]
             conn.execute(
-                f"INSERT INTO studies (study_uid, {', '.join(_STUDY_COLUMNS)}, first_received, "
+                f"INSERT INTO studies (study_uid, {', '.join(_STUDY_COLUMNS)}, first_received, "  # noqa: S608 - constant column names
                 f"last_received) VALUES (?, {', '.join('?' * len(_STUDY_COLUMNS))}, ?, ?) "
                 "ON CONFLICT (study_uid) DO UPDATE SET last_received = excluded.last_received, "
                 "state = 'receiving', completed_at = NULL",
                 (h.study_uid, *study_values, now, now),
             )
             conn.execute(
-                f"INSERT INTO series (series_uid, study_uid, {', '.join(_SERIES_COLUMNS)}) "
+                f"INSERT INTO series (series_uid, study_uid, {', '.join(_SERIES_COLUMNS)}) "  # noqa: S608 - constant column names
                 f"VALUES (?, ?, {', '.join('?' * len(_SERIES_COLUMNS))}) "
                 "ON CONFLICT (series_uid) DO NOTHING",
                 (h.series_uid, h.study_uid, *[h.values.get(c, "") for c in _SERIES_COLUMNS]),
             )
             values = (
-                h.sop_instance_uid, h.sop_class_uid, h.series_uid, h.study_uid,
-                h.values.get("instance_number", ""), item.transfer_syntax, item.path, item.size,
-                item.crc32, item.calling_ae, item.called_ae, item.association_id, now,
+                h.sop_instance_uid,
+                h.sop_class_uid,
+                h.series_uid,
+                h.study_uid,
+                h.values.get("instance_number", ""),
+                item.transfer_syntax,
+                item.path,
+                item.size,
+                item.crc32,
+                item.calling_ae,
+                item.called_ae,
+                item.association_id,
+                now,
             )
             if replace_id is not None:
                 conn.execute(

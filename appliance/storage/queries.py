@@ -24,7 +24,9 @@ class StudyQueries:
         return [dict(row) for row in rows]
 
     def show(self, study_uid: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM studies WHERE study_uid = ?", (study_uid,)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM studies WHERE study_uid = ?", (study_uid,)
+        ).fetchone()
         if row is None:
             return None
         study = dict(row)
@@ -35,7 +37,8 @@ class StudyQueries:
         ).fetchall():
             item = dict(s)
             item["instances"] = [
-                dict(i) for i in self.conn.execute(
+                dict(i)
+                for i in self.conn.execute(
                     "SELECT sop_instance_uid, sop_class_uid, instance_number, transfer_syntax, "
                     "path, size, calling_ae, received_at FROM instances WHERE series_uid = ? "
                     "ORDER BY CAST(instance_number AS INTEGER), id",
@@ -45,7 +48,8 @@ class StudyQueries:
             series.append(item)
         study["series"] = series
         study["events"] = [
-            dict(e) for e in self.conn.execute(
+            dict(e)
+            for e in self.conn.execute(
                 "SELECT event, at, detail FROM study_events WHERE study_uid = ? ORDER BY id",
                 (study_uid,),
             ).fetchall()

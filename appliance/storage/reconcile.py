@@ -31,19 +31,22 @@ def _meta(data: bytes) -> tuple[int, dict[int, str]]:
         raise HeaderError("not a Part-10 file")
     offset, values = 132, {}
     while offset + 8 <= len(data):
-        group, elem = int.from_bytes(data[offset:offset + 2], "little"), \
-            int.from_bytes(data[offset + 2:offset + 4], "little")
-        if group != 2:  # noqa: PLR2004
+        group, elem = (
+            int.from_bytes(data[offset : offset + 2], "little"),
+            int.from_bytes(data[offset + 2 : offset + 4], "little"),
+        )
+        if group != 2:
             break
-        vr = data[offset + 4:offset + 6]
+        vr = data[offset + 4 : offset + 6]
         if vr in (b"OB", b"UN", b"OW", b"SQ", b"UT"):
-            length = int.from_bytes(data[offset + 8:offset + 12], "little")
+            length = int.from_bytes(data[offset + 8 : offset + 12], "little")
             value_at = offset + 12
         else:
-            length = int.from_bytes(data[offset + 6:offset + 8], "little")
+            length = int.from_bytes(data[offset + 6 : offset + 8], "little")
             value_at = offset + 8
-        values[(group << 16) | elem] = data[value_at:value_at + length].decode(
-            "latin-1").rstrip("\x00 ")
+        values[(group << 16) | elem] = (
+            data[value_at : value_at + length].decode("latin-1").rstrip("\x00 ")
+        )
         offset = value_at + length
     return offset, values
 
@@ -53,10 +56,18 @@ def index_file(path: Path, layout: DataLayout, index: Index) -> None:
     offset, meta = _meta(data)
     transfer_syntax = meta.get(0x00020010, "")
     header = parse_header(data[offset:], transfer_syntax, complete=True)
-    index.add(NewInstance(
-        header, transfer_syntax, layout.relative(path), len(data), zlib.crc32(data),
-        meta.get(0x00020016, ""), "", None,
-    ))
+    index.add(
+        NewInstance(
+            header,
+            transfer_syntax,
+            layout.relative(path),
+            len(data),
+            zlib.crc32(data),
+            meta.get(0x00020016, ""),
+            "",
+            None,
+        )
+    )
 
 
 def reconcile(conn: sqlite3.Connection, layout: DataLayout) -> int:
@@ -79,8 +90,11 @@ def reconcile(conn: sqlite3.Connection, layout: DataLayout) -> int:
                 except (HeaderError, OSError, ValueError) as exc:
                     log.error("cannot re-index %s: %s; left in place", path, exc)
     if added:
-        log.warning("re-indexed %d file(s) whose index rows were lost (%.1f s)", added,
-                    time.monotonic() - started)
+        log.warning(
+            "re-indexed %d file(s) whose index rows were lost (%.1f s)",
+            added,
+            time.monotonic() - started,
+        )
     return added
 
 

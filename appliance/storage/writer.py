@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import zlib
 import struct
+import zlib
 from pathlib import Path
 
 from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -28,21 +29,25 @@ def _text(value: str) -> bytes:
     return raw + b" " if len(raw) % 2 else raw
 
 
-def file_meta_bytes(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
+def file_meta_bytes(
+    sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str
+) -> bytes:
     """Preamble, prefix and group 0002 (PS3.10 7.1), with our implementation identity.
 
     Encoded directly: it is written once per received instance, and the UIDs have
     already been checked to be digits and dots.
     """
-    body = b"".join((
-        _element(0x00020001, b"OB", b"\x00\x01"),
-        _element(0x00020002, b"UI", _uid(sop_class)),
-        _element(0x00020003, b"UI", _uid(sop_instance)),
-        _element(0x00020010, b"UI", _uid(transfer_syntax)),
-        _element(0x00020012, b"UI", _uid(IMPLEMENTATION_CLASS_UID)),
-        _element(0x00020013, b"SH", _text(IMPLEMENTATION_VERSION_NAME)),
-        _element(0x00020016, b"AE", _text(source_ae)) if source_ae else b"",
-    ))
+    body = b"".join(
+        (
+            _element(0x00020001, b"OB", b"\x00\x01"),
+            _element(0x00020002, b"UI", _uid(sop_class)),
+            _element(0x00020003, b"UI", _uid(sop_instance)),
+            _element(0x00020010, b"UI", _uid(transfer_syntax)),
+            _element(0x00020012, b"UI", _uid(IMPLEMENTATION_CLASS_UID)),
+            _element(0x00020013, b"SH", _text(IMPLEMENTATION_VERSION_NAME)),
+            _element(0x00020016, b"AE", _text(source_ae)) if source_ae else b"",
+        )
+    )
     return PREAMBLE + _element(0x00020000, b"UL", struct.pack("<L", len(body))) + body
 
 
@@ -115,7 +120,5 @@ class PartTenWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp)
-        except FileNotFoundError:
-            pass

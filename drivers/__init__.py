@@ -1,0 +1,1 @@
+"""HOW to talk to each device: transports, protocols, drivers and their simulators."""
