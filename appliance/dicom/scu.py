@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,23 @@ def _ae(calling: str, dicom: DicomSection) -> AE:
     return ae
 
 
+def _reachable(target: Target, timeout: float) -> None:
+    """Tell 'nothing listens' and 'no route' apart from DICOM-level refusals."""
+    where = f"{target.host}:{target.port}"
+    try:
+        with socket.create_connection((target.host, target.port), timeout=timeout):
+            pass
+    except ConnectionRefusedError:
+        raise ScuError(f"nothing listens at {where} (connection refused)") from None
+    except TimeoutError:
+        raise ScuError(f"{where} did not answer within {timeout:.0f} s (timed out)") from None
+    except OSError as exc:
+        raise ScuError(f"{where} cannot be reached ({exc.strerror or exc})") from None
+
+
 def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
+    _reachable(target, ae.acse_timeout or 30.0)
+    started = time.monotonic()
     assoc = ae.associate(target.host, target.port, ae_title=target.ae_title, **kwargs)
     if assoc.is_established:
         return assoc
@@ -49,9 +67,9 @@ def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
         rsp = assoc.acceptor.primitive
         reason = getattr(rsp, "reason_str", "") or ""
         raise ScuError(f"{where} rejected the association ({reason.strip() or 'no reason'})")
-    if assoc.is_aborted:
-        raise ScuError(f"{where} aborted the association during negotiation")
-    raise ScuError(f"{where} did not answer (connection refused or timed out)")
+    if time.monotonic() - started >= (ae.acse_timeout or 30.0) - 0.5:
+        raise ScuError(f"{where} did not answer the association request in time (timed out)")
+    raise ScuError(f"{where} aborted the association during negotiation")
 
 
 def echo(target: Target, calling: str, dicom: DicomSection) -> int:
