@@ -9,8 +9,9 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tests.conftest import Box, free_port
 from tests.dicomdata import write_series

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pynetdicom.pdu_primitives import A_ASSOCIATE, SCP_SCU_RoleSelectionNegotiation
+from pydicom.uid import UID
 from pynetdicom.presentation import PresentationContext
 
 from appliance.config.schema import DicomSection
@@ -24,7 +25,7 @@ def request(
         cx = PresentationContext()
         cx.context_id = 2 * i + 1
         cx.abstract_syntax = abstract
-        cx.transfer_syntax = syntaxes
+        cx.transfer_syntax = list[str | bytes | UID](syntaxes)
         items.append(cx)
     rq.presentation_context_definition_list = items
     return rq
