@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pydicom.uid import UID
 from pynetdicom import AE, build_role
 
 from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -69,6 +70,16 @@ def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
         raise ScuError(f"{where} rejected the association ({reason.strip() or 'no reason'})")
     if time.monotonic() - started >= (ae.acse_timeout or 30.0) - 0.5:
         raise ScuError(f"{where} did not answer the association request in time (timed out)")
+    if assoc.acceptor.primitive is not None and assoc.rejected_contexts:
+        # The peer sent A-ASSOCIATE-AC but accepted no context; pynetdicom then aborts.
+        names = ", ".join(
+            sorted({UID(str(c.abstract_syntax)).name for c in assoc.rejected_contexts})
+        )
+        raise ScuError(
+            f"{where} accepted the association but refused every proposed "
+            f"presentation context ({names}); check that it supports the service "
+            "and, for commitment reports, lets the box take the SCP role"
+        )
     raise ScuError(f"{where} aborted the association during negotiation")
 
 

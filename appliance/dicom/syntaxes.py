@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pynetdicom  # noqa: F401 - registers the newest transfer syntaxes in pydicom's dictionary
 from pydicom._uid_dict import UID_dictionary
 
 VERIFICATION = "1.2.840.10008.1.1"

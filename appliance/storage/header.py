@@ -15,7 +15,10 @@ from pydicom.charset import convert_encodings, decode_bytes
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"
-DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+# Transfer syntaxes whose whole dataset is deflated (PS3.5 A.5): plain, JPIP and JPIP HTJ2K.
+DEFLATED = frozenset(
+    {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.4.205"}
+)
 
 _LAST_TAG = 0x00200013
 _UNDEFINED = 0xFFFFFFFF
@@ -155,7 +158,7 @@ def _text(raw: bytes, encodings: list[str] | None, person: bool) -> str:
 def parse_header(prefix: bytes, transfer_syntax: str, *, complete: bool = False) -> InstanceHeader:
     """Parse the head of a dataset. `complete` says `prefix` is the whole dataset."""
     data = prefix
-    if transfer_syntax == DEFLATED_LE:
+    if transfer_syntax in DEFLATED:
         data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(prefix)
     implicit = transfer_syntax == IMPLICIT_LE
     walker = _Walker(data, implicit, transfer_syntax != EXPLICIT_BE)
