@@ -15,13 +15,15 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from appliance.storage.header import HeaderError, Truncated, parse_header
+from appliance.storage.header import DEFLATED, HeaderError, Truncated, parse_header
+
+JPIP_DEFLATE = "1.2.840.10008.1.2.4.95"
 from tests.dicomdata import make_instance
 
 
 def encode(ds: Dataset, ts: str) -> bytes:
     buffer = BytesIO()
-    if ts == DeflatedExplicitVRLittleEndian:
+    if ts in DEFLATED:
         import zlib
 
         raw = encode(ds, ExplicitVRLittleEndian)
