@@ -335,8 +335,9 @@ class AssociationHandler:
             self.undelivered.setdefault(service, []).append(item.key)
             return
         try:
-            encoded = cmd.encode({**item.elements, cmd.MESSAGE_ID: message_id})
-            self._send_message(context, encoded, item.dataset)
+            elements, dataset = item.build()
+            encoded = cmd.encode({**elements, cmd.MESSAGE_ID: message_id})
+            self._send_message(context, encoded, dataset)
         except OSError:
             self.undelivered.setdefault(service, []).append(item.key)
             raise

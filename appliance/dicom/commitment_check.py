@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from appliance.dicom.command import Status
 from appliance.storage.index import Index
@@ -48,3 +49,14 @@ def check(
         )
         results.append((ref, 0 if intact else int(Status.PROCESSING_FAILURE)))
     return results
+
+
+def settle(payload: dict[str, Any], index: Index, layout: DataLayout) -> None:
+    """Fill in the payload's results (once) from its references."""
+    if payload.get("results") is not None:
+        return
+    references = [Reference(c, i) for c, i in payload["references"]]
+    payload["results"] = [
+        [ref.sop_class_uid, ref.sop_instance_uid, reason]
+        for ref, reason in check(references, index, layout)
+    ]

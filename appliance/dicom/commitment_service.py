@@ -7,13 +7,14 @@ import os
 import sqlite3
 from collections.abc import Callable
 from io import BytesIO
+from typing import Any
 
 from pydicom.filereader import read_dataset
 
 from appliance.config.schema import KilnConfig, ReportMode
 from appliance.dicom import command as cmd
 from appliance.dicom.command import CommandField, Status
-from appliance.dicom.commitment_check import Reference, check
+from appliance.dicom.commitment_check import Reference, settle
 from appliance.dicom.commitment_report import encode_report, event_type
 from appliance.dicom.negotiation import AcceptedContext
 from appliance.dicom.services import Outgoing, Peer, Reply
@@ -74,15 +75,16 @@ class CommitmentService:
         try:
             transaction, references = self._parse(dataset, context.transfer_syntax)
         except ValueError as exc:
-            # 0x0120 Missing attribute / 0x0106 invalid value: the request is not usable.
+            # 0x0120 Missing attribute: a required attribute is absent or unusable.
             return [self._reply(command, 0x0120, str(exc))], []
-        conn = self.connections.get()
-        results = check(references, Index(conn), self.layout)
-        payload = {
+        # The request is made durable now; the instances are checked after the answer
+        # (reading files back may take a while on a large study).
+        payload: dict[str, Any] = {
             "transaction_uid": transaction,
             "calling_ae": peer.calling_ae,
             "retrieve_ae": peer.called_ae,
-            "results": [[r.sop_class_uid, r.sop_instance_uid, reason] for r, reason in results],
+            "references": [[r.sop_class_uid, r.sop_instance_uid] for r in references],
+            "results": None,
         }
         target = self.config.commitment.peers.get(peer.calling_ae)
         same = target is None or target.mode == ReportMode.SAME_ASSOCIATION
@@ -93,31 +95,31 @@ class CommitmentService:
             )
         finally:
             durable.close()
-        failed = sum(1 for _, reason in results if reason)
         log.info(
-            "commitment %s from %s: %d instance(s), %d failed; report %s",
+            "commitment %s from %s: %d instance(s); report %s",
             transaction,
             peer.calling_ae,
-            len(results),
-            failed,
+            len(references),
             "on this association" if same else "on a new association",
         )
         replies = [self._reply(command, Status.SUCCESS)]
         if not same:
             return replies, []
-        outgoing = Outgoing(
-            context_id=context.context_id,
-            elements={
+
+        def build() -> tuple[dict[int, str | int], bytes]:
+            conn = self.connections.get()
+            settle(payload, Index(conn), self.layout)
+            Outbox(conn).update_payload(item_id, payload)
+            elements: dict[int, str | int] = {
                 cmd.COMMAND_FIELD: int(CommandField.N_EVENT_REPORT_RQ),
                 cmd.DATASET_TYPE: 0x0000,
                 cmd.AFFECTED_SOP_CLASS: STORAGE_COMMITMENT_PUSH,
                 cmd.AFFECTED_SOP_INSTANCE: STORAGE_COMMITMENT_INSTANCE,
                 cmd.EVENT_TYPE: event_type(payload),
-            },
-            dataset=encode_report(payload, context.transfer_syntax),
-            key=item_id,
-        )
-        return replies, [outgoing]
+            }
+            return elements, encode_report(payload, context.transfer_syntax)
+
+        return replies, [Outgoing(context_id=context.context_id, build=build, key=item_id)]
 
     def _parse(self, dataset: bytes | None, transfer_syntax: str) -> tuple[str, list[Reference]]:
         if not dataset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,8 +33,9 @@ class Outgoing:
     """A request the box sends on the same association after its reply (N-EVENT-REPORT)."""
 
     context_id: int
-    elements: dict[int, str | int]  # the command without its Message ID
-    dataset: bytes
+    # Called after the replies are sent, so slow work (reading files back) never delays
+    # the answer; returns the command without its Message ID, and the dataset.
+    build: Callable[[], tuple[dict[int, str | int], bytes]]
     key: int  # the service's own reference, handed back with the response
 
 

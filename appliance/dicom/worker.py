@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -87,6 +88,9 @@ def worker_main(
     shared = SharedLimit(counts, number, config.dicom.max_associations)
     deps = build_deps(config, AssociationLimit(shared.acquire, shared.release), stopping, abort_now)
     listener.settimeout(0.5)
+    # The role's pid as it spawned us (os.getppid() now could already be init's).
+    role = multiprocessing.parent_process()
+    parent = role.pid if role is not None and role.pid else os.getppid()
     threads: list[threading.Thread] = []
     log.info("worker %d (pid %d) accepting", number, os.getpid())
     while not stopping.is_set():
@@ -94,6 +98,11 @@ def worker_main(
             sock, address = listener.accept()
         except TimeoutError:
             threads = [t for t in threads if t.is_alive()]
+            if os.getppid() != parent:
+                # The role was killed (SIGKILL leaves no chance to stop us): an orphan
+                # must not keep the port, or the restarted role cannot listen.
+                log.error("worker %d: the dicom role (pid %d) is gone; stopping", number, parent)
+                stopping.set()
             continue
         except OSError as exc:
             if stopping.is_set():

@@ -87,9 +87,15 @@ class Outbox:
         ).fetchone()
         return OutboxItem(row[0], row[1], row[2], json.loads(row[3]), row[4]) if row else None
 
+    def update_payload(self, item_id: int, payload: dict[str, Any]) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET payload = ? WHERE id = ?",
+            (json.dumps(payload, sort_keys=True), item_id),
+        )
+
     def sent(self, item_id: int) -> None:
         self.conn.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, claimed_by = NULL, "
+            "UPDATE outbox SET state = 'sent', sent_at = ?, claimed_by = NULL, last_error = '', "
             "attempts = attempts + 1 WHERE id = ?",
             (time.time(), item_id),
         )

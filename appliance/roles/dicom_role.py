@@ -12,9 +12,11 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import SynchronizedArray
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from appliance.config.schema import KilnConfig
 from appliance.db.database import connect, migrate
+from appliance.dicom.commitment_check import settle
 from appliance.dicom.commitment_service import KIND as COMMITMENT_KIND
 from appliance.dicom.limit import SharedLimit
 from appliance.dicom.scu import ScuError, Target, send_commitment_report
@@ -22,7 +24,7 @@ from appliance.dicom.worker import worker_main
 from appliance.outbox.queue import Backoff, Outbox
 from appliance.roles.heartbeat import beat, stopped
 from appliance.storage.completeness import mark_complete
-from appliance.storage.index import Associations
+from appliance.storage.index import Associations, Index
 from appliance.storage.layout import DataLayout
 from appliance.storage.reconcile import reconcile
 
@@ -213,7 +215,7 @@ class DicomRole:
             conn.close()
 
     def _deliver(
-        self, outbox: Outbox, item_id: int, calling_ae: str, payload: dict[str, object]
+        self, outbox: Outbox, item_id: int, calling_ae: str, payload: dict[str, Any]
     ) -> None:
         peer = self.config.commitment.peers.get(calling_ae)
         if peer is None:
@@ -229,10 +231,18 @@ class DicomRole:
         target = Target(peer.host, peer.port, peer.ae_title)
         calling = str(payload.get("retrieve_ae") or self.config.dicom.ae_titles[0])
         try:
+            if payload.get("results") is None:
+                settle(payload, Index(outbox.conn), self.layout)
+                outbox.update_payload(item_id, payload)
             send_commitment_report(payload, target, calling, self.config.dicom)
         except (ScuError, OSError) as exc:
             outbox.retry(item_id, str(exc), self.backoff)
             log.warning("commitment report %d to %s not delivered: %s", item_id, calling_ae, exc)
+            return
+        except Exception as exc:
+            # Never leave a claimed message behind: retry it like any failed delivery.
+            outbox.retry(item_id, f"internal error: {exc}", self.backoff)
+            log.exception("commitment report %d to %s failed", item_id, calling_ae)
             return
         outbox.sent(item_id)
         log.info("commitment report %d delivered to %s on a new association", item_id, calling_ae)
