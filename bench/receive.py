@@ -340,7 +340,11 @@ def first_line(argv: list[str]) -> str:
         return "unknown"
 
 
-def machine_facts() -> dict[str, str]:
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine_facts(load_before: str) -> dict[str, str]:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -358,6 +362,8 @@ def machine_facts() -> dict[str, str]:
         "DCMTK": first_line([dcmtk("storescp"), "--version"]).strip("$ "),
         "Orthanc": first_line([ORTHANC, "--version"]),
         "Python": platform.python_version(),
+        # The machine is shared: the load says how much noise the numbers carry.
+        "load average 1/5/15 min (start, end)": f"{load_before}; {loadavg()}",
         "Kiln commit": first_line(["git", "-C", str(REPO), "describe", "--always", "--dirty"]),
     }
 
@@ -415,14 +421,17 @@ temporary directory, must answer C-ECHO before timing starts, and is stopped aft
 - **MB/s** = total size of the input files (10^6 bytes) / median time; **vs storescp** =
   receiver throughput / storescp throughput in the same scenario (above 1 = faster).
 - **Peak RSS** = peak of the summed VmRSS of the receiver and all its descendants (every
-  process in its session), sampled every 50 ms; median over the repetitions.
+  process in its session), sampled every 50 ms; median over the repetitions. Summing RSS
+  counts shared pages (libraries, the interpreter) once per process, so a multi-process
+  receiver (Kiln: main process, 2 workers, multiprocessing resource tracker) is overstated
+  compared with a single-process one (storescp, Orthanc).
 - Each (scenario, receiver) pair runs {repeat} times; the receivers are interleaved within each
   repetition (order rotated each time) so that machine noise hits all alike; medians reported.
 - **All DCMTK processes run with `TCP_NODELAY=1`**: DCMTK disables Nagle's algorithm only when
   that variable is set; without it every C-STORE waits ~45 ms on loopback. This includes
   Orthanc, whose DICOM server is DCMTK's libdcmnet (its `TcpNoDelay` option covers HTTP only):
-  without the variable Orthanc needed ~48 ms per instance here, 300 small files took 14.5 s
-  instead of 1.2 s.
+  without the variable Orthanc needed ~48 ms per instance (300 small files: 14.5 s instead
+  of 1.2 s, measured on this machine when the harness was written).
 - **Durability differs**: storescp does not fsync. Orthanc fsyncs each file by default
   (`SyncStorageArea`, Orthanc >= 1.7.4) and commits its SQLite index. Kiln fsyncs each file
   by default (`kiln`); `kiln-nofsync` sets `[storage] fsync = false` for a like-for-like
@@ -514,6 +523,7 @@ def main() -> None:
         RESULTS / "performance-quick.md" if args.quick else REPO / "docs" / "performance.md"
     )
 
+    load_before = loadavg()
     data = ensure_all(args.data, args.quick)
     files = {s: sorted(f for d in data[s] for f in d.glob("*.dcm")) for s in scenarios}
     payload = {s: sum(f.stat().st_size for f in files[s]) for s in scenarios}
@@ -527,7 +537,7 @@ def main() -> None:
             for name in receivers[shift:] + receivers[:shift]:
                 try:
                     result = run_once(name, data[scenario], counts[scenario], args.tmp)
-                except RuntimeError as exc:
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     sys.exit(f"FAILED {scenario} / {name} (run {rep + 1}): {exc}")
                 print(
                     f"{scenario:6} {name:13} run {rep + 1}: {result['seconds']:7.2f} s, "
@@ -539,7 +549,7 @@ def main() -> None:
     order = {(s, r): (scenarios.index(s), receivers.index(r)) for s, r in runs}
     runs = dict(sorted(runs.items(), key=lambda kv: order[kv[0]]))
     rows = summarise(runs, payload, counts)
-    facts = machine_facts()
+    facts = machine_facts(load_before)
     described = {
         s: f"{counts[s]} files, {payload[s] / 1e6:.1f} MB, {len(data[s])} association(s)"
         for s in scenarios
