@@ -10,14 +10,13 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from appliance.config.schema import DuplicatePolicy, MismatchPolicy, StorageSection
 from appliance.dicom import command as cmd
 from appliance.dicom.command import CommandField, Status
 from appliance.dicom.negotiation import AcceptedContext
 from appliance.dicom.services import Peer, Reply
-from appliance.storage.header import HeaderError, InstanceHeader, Truncated, parse_header
+from appliance.storage.header import DatasetSource, HeaderError, InstanceHeader, read_header
 from appliance.storage.index import Index, NewInstance
 from appliance.storage.layout import DataLayout
 from appliance.storage.uids import InvalidUID, check_uid
@@ -73,11 +72,13 @@ class StoreService:
     def begin(self, peer: Peer, command: cmd.Command, context: AcceptedContext) -> StoreSink:
         return StoreSink(self, peer, command, context, next(self._counter))
 
-    def is_known_duplicate(self, sop_instance_uid: str) -> bool:
-        """Under keep-first a known instance is acknowledged without being written again."""
+    def known_duplicate(self, sop_instance_uid: str) -> str | None:
+        """Under keep-first a known instance is acknowledged without being written again;
+        returns its study."""
         if self.storage.duplicates != DuplicatePolicy.KEEP_FIRST:
-            return False
-        return bool(Index(self.connect.get()).find(sop_instance_uid))
+            return None
+        found = Index(self.connect.get()).find(sop_instance_uid)
+        return found[0].study_uid if found else None
 
     def has_room(self) -> bool:
         reserve = self.storage.reserve_mb * 1024 * 1024
@@ -100,7 +101,8 @@ class StoreSink:
         self.command = command
         self.context = context
         self.failure: StoreFailure | None = None
-        self.duplicate = False
+        self.duplicate: str | None = None  # the study of a known instance (keep-first)
+        self.meta_length = 0
         self.writer: PartTenWriter | None = None
         self.prefix = bytearray()
         self.dataset_size = 0
@@ -114,8 +116,8 @@ class StoreSink:
                     Status.DATASET_DOES_NOT_MATCH,
                     "Affected SOP Class differs from the presentation context",
                 )
-            if service.is_known_duplicate(self.sop_instance):
-                self.duplicate = True
+            self.duplicate = service.known_duplicate(self.sop_instance)
+            if self.duplicate is not None:
                 return
             if not service.has_room():
                 raise StoreFailure(
@@ -126,11 +128,11 @@ class StoreSink:
                 f"{service.pid}-{peer.association_id}-{number}",
                 durable=service.storage.fsync,
             )
-            self.writer.write(
-                file_meta_bytes(
-                    self.sop_class, self.sop_instance, context.transfer_syntax, peer.calling_ae
-                )
+            meta = file_meta_bytes(
+                self.sop_class, self.sop_instance, context.transfer_syntax, peer.calling_ae
             )
+            self.meta_length = len(meta)
+            self.writer.write(meta)
         except InvalidUID as exc:
             self._fail(StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)))
         except StoreFailure as exc:
@@ -185,21 +187,46 @@ class StoreSink:
         return Reply(cmd.response(self.command, CommandField.C_STORE_RSP, status, comment=comment))
 
     def _header(self) -> InstanceHeader:
-        ts = self.context.transfer_syntax
-        whole = self.dataset_size <= len(self.prefix)
+        """Identify the instance and check the whole dataset is well formed."""
+        assert self.writer is not None
+        src = DatasetSource(
+            bytes(self.prefix), self.dataset_size, self.writer.temp, self.meta_length
+        )
         try:
-            return parse_header(bytes(self.prefix), ts, complete=whole)
-        except Truncated:
-            # The head did not fit in the prefix: read it back from the file on disk.
-            assert self.writer is not None
-            return _header_from_file(self.writer.temp, ts)
+            return read_header(src, self.context.transfer_syntax, whole=True)
         except HeaderError as exc:
             raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None
+
+    def _rewrite_meta(self, sop_class: str) -> None:
+        """The file meta must name the dataset's own SOP class (PS3.10), not the command's."""
+        old = self.writer
+        assert old is not None
+        new = PartTenWriter(
+            self.service.layout.incoming, old.temp.stem + "-m", durable=self.service.storage.fsync
+        )
+        try:
+            new.write(
+                file_meta_bytes(
+                    sop_class, self.sop_instance, self.context.transfer_syntax, self.peer.calling_ae
+                )
+            )
+            with old.temp.open("rb") as source:
+                source.seek(self.meta_length)
+                while chunk := source.read(1 << 20):
+                    new.write(chunk)
+        except BaseException:
+            new.discard()
+            raise
+        old.discard()
+        self.writer = new
 
     def _store(self) -> tuple[int, str]:
         if self.failure is not None:
             raise self.failure
-        if self.duplicate:
+        if self.duplicate is not None:
+            # Still activity on its study: completeness waits for this association too.
+            Index(self.service.connect.get()).touch_study(self.duplicate, self.peer.association_id)
+            self.peer.studies.add(self.duplicate)
             log.info(
                 "duplicate %s from %s acknowledged, first copy kept",
                 self.sop_instance,
@@ -233,6 +260,9 @@ class StoreSink:
                     "SOP Class UID in the dataset differs from the command",
                 )
             status, comment = Status.WARNING_SOP_MISMATCH, "SOP Class UID differs from command"
+            self._rewrite_meta(header.sop_class_uid)
+            writer = self.writer
+            assert writer is not None
         writer.finish()
         self._install(header)
         return status, comment
@@ -304,16 +334,3 @@ def _os_failure(exc: OSError) -> StoreFailure:
         return StoreFailure(Status.OUT_OF_RESOURCES, "the disk is full")
     log.error("file system error while storing: %s", exc)
     return StoreFailure(Status.PROCESSING_FAILURE, f"file system error: {exc.strerror}")
-
-
-def _header_from_file(path: Path, transfer_syntax: str) -> InstanceHeader:
-    with path.open("rb") as handle:
-        data = handle.read(64 * 1024 * 1024)
-    # Skip preamble, prefix and the file meta group to reach the dataset.
-    offset = 132
-    group_length = int.from_bytes(data[offset + 8 : offset + 12], "little")
-    offset += 12 + group_length
-    try:
-        return parse_header(data[offset:], transfer_syntax, complete=True)
-    except HeaderError as exc:
-        raise StoreFailure(Status.CANNOT_UNDERSTAND, str(exc)) from None

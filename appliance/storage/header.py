@@ -10,6 +10,8 @@ import contextlib
 import struct
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from pydicom.charset import convert_encodings, decode_bytes
 
@@ -74,33 +76,71 @@ _PN_DELIMITERS = {0x5E, 0x3D}
 _TEXT_DELIMITERS = {0x5C}
 
 
-class _Walker:
-    def __init__(self, data: bytes, implicit: bool, little: bool) -> None:
-        self.data = data
-        self.implicit = implicit
-        self.end = "<" if little else ">"
-        self.u16 = struct.Struct(self.end + "H")
-        self.u32 = struct.Struct(self.end + "L")
-        self.tag = struct.Struct(self.end + "HH")
+class DatasetSource:
+    """A dataset of `size` bytes: its first bytes in memory, the rest in a file.
 
-    def need(self, offset: int, count: int) -> None:
-        if offset + count > len(self.data):
+    The receive path keeps the head of each dataset in memory and has the whole of it in
+    the temporary file; the walker reads element headers from whichever holds them and
+    skips values by arithmetic, so a large pixel element costs nothing to check.
+    """
+
+    def __init__(self, prefix: bytes, size: int, path: Path | None = None, base: int = 0) -> None:
+        self.prefix = prefix
+        self.size = size
+        self.path = path
+        self.base = base
+        self._file: BinaryIO | None = None
+
+    def get(self, offset: int, count: int) -> bytes:
+        if offset + count > self.size:
+            raise Truncated("the dataset ends in the middle of an element")
+        if offset + count <= len(self.prefix):
+            return self.prefix[offset : offset + count]
+        if self.path is None:
             raise Truncated("the dataset head is longer than the bytes read")
+        if self._file is None:
+            self._file = self.path.open("rb")
+        self._file.seek(self.base + offset)
+        data = self._file.read(count)
+        if len(data) != count:
+            raise Truncated("the dataset ends in the middle of an element")
+        return data
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _Walker:
+    def __init__(self, src: DatasetSource, implicit: bool, little: bool) -> None:
+        self.src = src
+        self.implicit = implicit
+        end = "<" if little else ">"
+        self.u16 = struct.Struct(end + "H")
+        self.u32 = struct.Struct(end + "L")
+        self.tag = struct.Struct(end + "HH")
 
     def element(self, offset: int, implicit: bool) -> tuple[int, bytes, int, int]:
         """(tag, VR, value offset, value length) of the element at `offset`."""
-        self.need(offset, 8)
-        group, elem = self.tag.unpack_from(self.data, offset)
+        head = self.src.get(offset, 8)
+        group, elem = self.tag.unpack_from(head, 0)
         tag = (group << 16) | elem
         if implicit or group == 0xFFFE:
-            return tag, b"", offset + 8, self.u32.unpack_from(self.data, offset + 4)[0]
-        vr = self.data[offset + 4 : offset + 6]
+            return tag, b"", offset + 8, self.u32.unpack_from(head, 4)[0]
+        vr = head[4:6]
         if vr in _LONG_VRS:
-            self.need(offset, 12)
-            return tag, vr, offset + 12, self.u32.unpack_from(self.data, offset + 8)[0]
-        if not vr.isalpha():
+            length = self.u32.unpack(self.src.get(offset + 8, 4))[0]
+            return tag, vr, offset + 12, length
+        if not vr.isalpha() or not vr.isupper():
             raise HeaderError(f"bad VR {vr!r} at element ({group:04X},{elem:04X})")
-        return tag, vr, offset + 8, self.u16.unpack_from(self.data, offset + 6)[0]
+        return tag, vr, offset + 8, self.u16.unpack_from(head, 6)[0]
+
+    def skip_value(self, value: int, length: int) -> int:
+        end = value + length
+        if end > self.src.size:
+            raise Truncated("an element's value runs past the end of the dataset")
+        return end
 
     def skip_undefined(self, offset: int, implicit: bool, depth: int) -> int:
         """Skip a sequence (or UN) of undefined length; returns the offset after it."""
@@ -115,7 +155,7 @@ class _Walker:
                     f"unexpected element ({tag >> 16:04X},{tag & 0xFFFF:04X}) in a sequence"
                 )
             if length != _UNDEFINED:
-                offset = value + length
+                offset = self.skip_value(value, length)
                 continue
             offset = value
             while True:
@@ -126,22 +166,22 @@ class _Walker:
                 if length == _UNDEFINED:
                     offset = self.skip_undefined(value, implicit or vr == b"UN", depth + 1)
                 else:
-                    offset = value + length
+                    offset = self.skip_value(value, length)
 
-    def head(self) -> dict[int, tuple[bytes, bytes]]:
+    def walk(self, whole: bool) -> dict[int, tuple[bytes, bytes]]:
+        """Collect the wanted values; with `whole`, check the structure to the very end."""
         found: dict[int, tuple[bytes, bytes]] = {}
-        offset = 0
-        while offset < len(self.data):
+        offset, size = 0, self.src.size
+        while offset < size:
             tag, vr, value, length = self.element(offset, self.implicit)
-            if tag > _LAST_TAG:
+            if tag > _LAST_TAG and not whole:
                 return found
             if length == _UNDEFINED:
                 offset = self.skip_undefined(value, self.implicit or vr == b"UN", 1)
                 continue
             if tag in _WANTED:
-                self.need(value, length)
-                found[tag] = (vr, self.data[value : value + length])
-            offset = value + length
+                found[tag] = (vr, self.src.get(value, length))
+            offset = self.skip_value(value, length)
         return found
 
 
@@ -156,20 +196,27 @@ def _text(raw: bytes, encodings: list[str] | None, person: bool) -> str:
 
 
 def parse_header(prefix: bytes, transfer_syntax: str, *, complete: bool = False) -> InstanceHeader:
-    """Parse the head of a dataset. `complete` says `prefix` is the whole dataset."""
-    data = prefix
+    """The head of a dataset held in memory; `complete` also checks it to the very end."""
+    return read_header(DatasetSource(prefix, len(prefix)), transfer_syntax, whole=complete)
+
+
+def read_header(src: DatasetSource, transfer_syntax: str, *, whole: bool = True) -> InstanceHeader:
+    """Walk a dataset: its identifying values, and with `whole` a check that every element
+    is complete and every sequence closed (a truncated or padded-out dataset fails)."""
     if transfer_syntax in DEFLATED:
-        data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(prefix)
+        src = _inflated(src)
     implicit = transfer_syntax == IMPLICIT_LE
-    walker = _Walker(data, implicit, transfer_syntax != EXPLICIT_BE)
+    walker = _Walker(src, implicit, transfer_syntax != EXPLICIT_BE)
     try:
-        found = walker.head()
-    except Truncated:
-        if complete:
-            raise HeaderError("the dataset ends in the middle of an element") from None
+        found = walker.walk(whole)
+    except Truncated as exc:
+        if whole:
+            raise HeaderError(str(exc)) from None
         raise
     except (struct.error, IndexError) as exc:
         raise HeaderError(f"the dataset cannot be parsed: {exc}") from None
+    finally:
+        src.close()
     charset_raw = found.get(0x00080005, (b"", b""))[1].rstrip(b"\x00 ")
     encodings = None
     if charset_raw:
@@ -190,3 +237,14 @@ def parse_header(prefix: bytes, transfer_syntax: str, *, complete: bool = False)
         values.pop("series_uid"),
         values,
     )
+
+
+def _inflated(src: DatasetSource) -> DatasetSource:
+    """Deflated datasets (rare) are inflated whole in memory to be walked."""
+    raw = src.get(0, src.size) if src.size else b""
+    src.close()
+    try:
+        data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw)
+    except zlib.error as exc:
+        raise HeaderError(f"the deflated dataset cannot be inflated: {exc}") from None
+    return DatasetSource(data, len(data))

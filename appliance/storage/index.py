@@ -32,6 +32,7 @@ class StoredInstance:
     path: str
     size: int
     crc32: int
+    study_uid: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Index:
 
     def find(self, sop_instance_uid: str) -> list[StoredInstance]:
         rows = self.conn.execute(
-            "SELECT id, sop_class_uid, path, size, crc32 FROM instances "
+            "SELECT id, sop_class_uid, path, size, crc32, study_uid FROM instances "
             "WHERE sop_instance_uid = ? ORDER BY id",
             (sop_instance_uid,),
         ).fetchall()
@@ -124,10 +125,7 @@ class Index:
                     "VALUES (?, ?)",
                     (item.association_id, h.study_uid),
                 )
-                conn.execute(
-                    "UPDATE associations SET instances = instances + 1 WHERE id = ?",
-                    (item.association_id,),
-                )
+
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -9,8 +9,7 @@ CREATE TABLE associations (
     pid           INTEGER NOT NULL,
     opened_at     REAL NOT NULL,
     closed_at     REAL,
-    state         TEXT NOT NULL CHECK (state IN ('open', 'released', 'aborted')),
-    instances     INTEGER NOT NULL DEFAULT 0
+    state         TEXT NOT NULL CHECK (state IN ('open', 'released', 'aborted'))
 );
 CREATE INDEX associations_open ON associations (state) WHERE state = 'open';
 
@@ -33,7 +32,8 @@ CREATE TABLE studies (
     state              TEXT NOT NULL DEFAULT 'receiving' CHECK (state IN ('receiving', 'complete')),
     completed_at       REAL
 );
-CREATE INDEX studies_state ON studies (state, last_received);
+-- On state only: last_received changes with every instance and must not churn an index.
+CREATE INDEX studies_state ON studies (state);
 CREATE INDEX studies_patient ON studies (patient_id);
 
 CREATE TABLE series (
