@@ -86,7 +86,9 @@ class Orthanc:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [ORTHANC, "--verbose", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -121,18 +123,25 @@ class Orthanc:
     # -- REST ---------------------------------------------------------------------------
     def _check(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
-            raise OrthancError(f"{response.request.method} {response.request.url.path}: "
-                               f"HTTP {response.status_code} {response.text}")
+            raise OrthancError(
+                f"{response.request.method} {response.request.url.path}: "
+                f"HTTP {response.status_code} {response.text}"
+            )
         return response.json() if response.content else None
 
     def get(self, path: str, timeout: float = 60.0) -> Any:
         return self._check(httpx.get(f"{self.url}{path}", timeout=timeout))
 
-    def post(self, path: str, body: Any = None, *, content: bytes | None = None,
-             timeout: float = 120.0) -> Any:
+    def post(
+        self, path: str, body: Any = None, *, content: bytes | None = None, timeout: float = 120.0
+    ) -> Any:
         if content is not None:
-            response = httpx.post(f"{self.url}{path}", content=content, timeout=timeout,
-                                  headers={"Content-Type": "application/dicom"})
+            response = httpx.post(
+                f"{self.url}{path}",
+                content=content,
+                timeout=timeout,
+                headers={"Content-Type": "application/dicom"},
+            )
         else:
             response = httpx.post(f"{self.url}{path}", json=body, timeout=timeout)
         return self._check(response)
@@ -164,8 +173,10 @@ class Orthanc:
             if report.get("Status") != "Pending":
                 return report
             if time.monotonic() > deadline:
-                raise OrthancError(f"storage commitment {transaction_uid} still pending "
-                                   f"after {timeout} s: {report}")
+                raise OrthancError(
+                    f"storage commitment {transaction_uid} still pending "
+                    f"after {timeout} s: {report}"
+                )
             time.sleep(0.2)
 
 
@@ -188,13 +199,20 @@ class OrthancFactory:
         self.root = root
         self.made: list[Orthanc] = []
 
-    def __call__(self, modalities: dict[str, list[Any]] | None = None, *, start: bool = True,
-                 dicom_port: int | None = None, **extra: Any) -> Orthanc:
+    def __call__(
+        self,
+        modalities: dict[str, list[Any]] | None = None,
+        *,
+        start: bool = True,
+        dicom_port: int | None = None,
+        **extra: Any,
+    ) -> Orthanc:
         """A new Orthanc; with `start=False`, set `modalities` and call `start()` later."""
         root = self.root / f"orthanc{len(self.made)}"
         root.mkdir(parents=True)
-        server = Orthanc(root, dicom_port or free_port(), free_port(), modalities or {},
-                         extra=extra)
+        server = Orthanc(
+            root, dicom_port or free_port(), free_port(), modalities or {}, extra=extra
+        )
         self.made.append(server)
         if start:
             server.start()

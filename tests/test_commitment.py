@@ -39,9 +39,20 @@ RECEIVER_AE = "MODALITY_RX"
 # -- helpers ------------------------------------------------------------------------------
 def storescu(box: Box, files: list[Path]) -> None:
     result = subprocess.run(
-        ["storescu", "-aet", SCU_AE, "-aec", box.ae_title, "127.0.0.1", str(box.port),
-         *map(str, files)],
-        capture_output=True, text=True, check=False, timeout=120,
+        [
+            "storescu",
+            "-aet",
+            SCU_AE,
+            "-aec",
+            box.ae_title,
+            "127.0.0.1",
+            str(box.port),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert box.count("SELECT count(*) FROM instances") >= len(files)
@@ -49,8 +60,12 @@ def storescu(box: Box, files: list[Path]) -> None:
 
 def stored(box: Box) -> list[dict[str, Any]]:
     with box.db() as conn:
-        return [dict(r) for r in conn.execute(
-            "SELECT sop_instance_uid, sop_class_uid, path FROM instances ORDER BY id")]
+        return [
+            dict(r)
+            for r in conn.execute(
+                "SELECT sop_instance_uid, sop_class_uid, path FROM instances ORDER BY id"
+            )
+        ]
 
 
 def commitment_request(transaction: str, refs: list[tuple[str, str]]) -> Dataset:
@@ -78,16 +93,27 @@ class Report:
 def _on_report(reports: queue.Queue[Report]) -> Callable[[Any], tuple[int, None]]:
     def handle(event: Any) -> tuple[int, None]:
         info = event.event_information
-        roles = [(bool(c.as_scu), bool(c.as_scp)) for c in event.assoc.accepted_contexts
-                 if c.abstract_syntax == STORAGE_COMMITMENT_PUSH]
-        reports.put(Report(str(event.assoc.requestor.ae_title).strip(), event.event_type, info,
-                           roles[0] if roles else None))
+        roles = [
+            (bool(c.as_scu), bool(c.as_scp))
+            for c in event.assoc.accepted_contexts
+            if c.abstract_syntax == STORAGE_COMMITMENT_PUSH
+        ]
+        reports.put(
+            Report(
+                str(event.assoc.requestor.ae_title).strip(),
+                event.event_type,
+                info,
+                roles[0] if roles else None,
+            )
+        )
         return 0x0000, None
+
     return handle
 
 
-def request_commitment(box: Box, refs: list[tuple[str, str]], *, keep_open: bool,
-                       wait: float = 15.0) -> tuple[str, Report | None]:
+def request_commitment(
+    box: Box, refs: list[tuple[str, str]], *, keep_open: bool, wait: float = 15.0
+) -> tuple[str, Report | None]:
     """N-ACTION as the modality; with `keep_open`, wait on the association for the report."""
     transaction = generate_uid()
     reports: queue.Queue[Report] = queue.Queue()
@@ -99,14 +125,18 @@ def request_commitment(box: Box, refs: list[tuple[str, str]], *, keep_open: bool
 
     ae = AE(ae_title=SCU_AE)
     ae.add_requested_context(STORAGE_COMMITMENT_PUSH)
-    handlers: list[Any] = [(evt.EVT_N_EVENT_REPORT, _on_report(reports)),
-                (evt.EVT_DIMSE_SENT, on_sent)] if keep_open else []
+    handlers: list[Any] = (
+        [(evt.EVT_N_EVENT_REPORT, _on_report(reports)), (evt.EVT_DIMSE_SENT, on_sent)]
+        if keep_open
+        else []
+    )
     assoc = ae.associate("127.0.0.1", box.port, ae_title=box.ae_title, evt_handlers=handlers)
     assert assoc.is_established
     report = None
     try:
-        status, _ = assoc.send_n_action(commitment_request(transaction, refs), 1,
-                                        STORAGE_COMMITMENT_PUSH, WELL_KNOWN_INSTANCE)
+        status, _ = assoc.send_n_action(
+            commitment_request(transaction, refs), 1, STORAGE_COMMITMENT_PUSH, WELL_KNOWN_INSTANCE
+        )
         assert status and status.Status == 0x0000, status
         if keep_open:
             report = reports.get(timeout=wait)
@@ -139,11 +169,14 @@ def receiver(port: int, *, accept_scp_role: bool = True) -> Iterator[queue.Queue
 
 
 def peer_config(port: int, mode: str, **commitment: Any) -> dict[str, dict[str, Any]]:
-    return {"commitment": {
-        "peers": {SCU_AE: {"ae_title": RECEIVER_AE, "host": "127.0.0.1", "port": port,
-                           "mode": mode}},
-        **commitment,
-    }}
+    return {
+        "commitment": {
+            "peers": {
+                SCU_AE: {"ae_title": RECEIVER_AE, "host": "127.0.0.1", "port": port, "mode": mode}
+            },
+            **commitment,
+        }
+    }
 
 
 def outbox_row(box: Box, transaction: str) -> dict[str, Any]:
@@ -154,8 +187,13 @@ def outbox_row(box: Box, transaction: str) -> dict[str, Any]:
     return found[0]
 
 
-def wait_row(box: Box, transaction: str, check: Callable[[dict[str, Any]], bool],
-             what: str, timeout: float = 20.0) -> dict[str, Any]:
+def wait_row(
+    box: Box,
+    transaction: str,
+    check: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout: float = 20.0,
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         row = outbox_row(box, transaction)
@@ -171,8 +209,10 @@ def referenced(seq: Any) -> set[tuple[str, str]]:
 
 
 def failed(seq: Any) -> dict[tuple[str, str], int]:
-    return {(str(i.ReferencedSOPClassUID), str(i.ReferencedSOPInstanceUID)): int(i.FailureReason)
-            for i in seq}
+    return {
+        (str(i.ReferencedSOPClassUID), str(i.ReferencedSOPInstanceUID)): int(i.FailureReason)
+        for i in seq
+    }
 
 
 @pytest.fixture
@@ -210,12 +250,16 @@ def test_failures_are_reported_with_their_reasons(box: Box, tmp_path: Path) -> N
     unknown = generate_uid()
     assert good_row["sop_class_uid"] == CT
 
-    transaction, report = request_commitment(box, [
-        (CT, good_row["sop_instance_uid"]),
-        (CT, unknown),
-        (MR, wrong_row["sop_instance_uid"]),
-        (CT, corrupt_row["sop_instance_uid"]),
-    ], keep_open=True)
+    transaction, report = request_commitment(
+        box,
+        [
+            (CT, good_row["sop_instance_uid"]),
+            (CT, unknown),
+            (MR, wrong_row["sop_instance_uid"]),
+            (CT, corrupt_row["sop_instance_uid"]),
+        ],
+        keep_open=True,
+    )
 
     assert report is not None
     assert report.event_type == 2
@@ -231,7 +275,8 @@ def test_failures_are_reported_with_their_reasons(box: Box, tmp_path: Path) -> N
 
 # -- (c) the report on a new association -----------------------------------------------------
 def test_report_on_a_new_association_after_release(
-    box_factory: Callable[..., Box], series: list[Path],
+    box_factory: Callable[..., Box],
+    series: list[Path],
 ) -> None:
     port = free_port()
     box = box_factory(peer_config(port, "new-association"))
@@ -256,17 +301,23 @@ def test_report_on_a_new_association_after_release(
 
 # -- (d) durability across a restart ----------------------------------------------------------
 def test_report_survives_a_down_receiver_and_a_restart(
-    box_factory: Callable[..., Box], series: list[Path],
+    box_factory: Callable[..., Box],
+    series: list[Path],
 ) -> None:
     port = free_port()
-    box = box_factory(peer_config(port, "new-association", retry_initial_seconds=0.5,
-                                  retry_max_seconds=1.0))
+    box = box_factory(
+        peer_config(port, "new-association", retry_initial_seconds=0.5, retry_max_seconds=1.0)
+    )
     storescu(box, series[:1])
     refs = [(r["sop_class_uid"], r["sop_instance_uid"]) for r in stored(box)]
 
     transaction, _ = request_commitment(box, refs, keep_open=False)
-    row = wait_row(box, transaction, lambda r: r["state"] == "pending" and r["attempts"] >= 2,
-                   "pending after two failed attempts")
+    row = wait_row(
+        box,
+        transaction,
+        lambda r: r["state"] == "pending" and r["attempts"] >= 2,
+        "pending after two failed attempts",
+    )
     assert f"127.0.0.1:{port}" in row["last_error"], row
 
     assert box.stop() == 0
@@ -305,22 +356,27 @@ def test_release_without_a_configured_peer_fails_the_report(box: Box, series: li
 
 # -- a receiver that refuses the reversed roles ------------------------------------------------
 def test_receiver_refusing_the_scp_role_leaves_the_report_retryable(
-    box_factory: Callable[..., Box], series: list[Path],
+    box_factory: Callable[..., Box],
+    series: list[Path],
 ) -> None:
     """PS3.4 J.3.3: the box must be SCP on the report association. A receiver that accepts
     the context but not the role cannot take the report; the row is retried with a reason,
     never left stuck in 'sending'."""
     port = free_port()
-    box = box_factory(peer_config(port, "new-association", retry_initial_seconds=0.5,
-                                  retry_max_seconds=1.0))
+    box = box_factory(
+        peer_config(port, "new-association", retry_initial_seconds=0.5, retry_max_seconds=1.0)
+    )
     storescu(box, series[:1])
     refs = [(r["sop_class_uid"], r["sop_instance_uid"]) for r in stored(box)]
 
     with receiver(port, accept_scp_role=False) as reports:
         transaction, _ = request_commitment(box, refs, keep_open=False)
-        row = wait_row(box, transaction,
-                       lambda r: r["state"] in ("pending", "failed") and r["attempts"] >= 1,
-                       "retried after the role was refused")
+        row = wait_row(
+            box,
+            transaction,
+            lambda r: r["state"] in ("pending", "failed") and r["attempts"] >= 1,
+            "retried after the role was refused",
+        )
         assert reports.empty()
     # The operator is told what the receiver refused, not that "it aborted".
     assert "Storage Commitment Push Model" in row["last_error"], row

@@ -42,24 +42,32 @@ def jpeg_lossless(ds: Dataset, folder: Path) -> bytes:
     folder.mkdir(parents=True, exist_ok=True)
     source, target = folder / "plain.dcm", folder / "jpeg.dcm"
     source.write_bytes(encode(ds))
-    subprocess.run(["dcmcjpeg", "+e1", str(source), str(target)], check=True,
-                   capture_output=True)
+    subprocess.run(["dcmcjpeg", "+e1", str(source), str(target)], check=True, capture_output=True)
     compressed = dcmread(target)
     assert compressed.file_meta.TransferSyntaxUID == JPEGLosslessSV1
     return target.read_bytes()
 
 
-def start_pair(box_factory: Callable[..., Box], orthanc_factory: OrthancFactory,
-               overrides: dict[str, dict[str, Any]] | None = None,
-               commitment_mode: str | None = None) -> tuple[Box, Orthanc]:
+def start_pair(
+    box_factory: Callable[..., Box],
+    orthanc_factory: OrthancFactory,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    commitment_mode: str | None = None,
+) -> tuple[Box, Orthanc]:
     """An Orthanc that knows the box as `kiln`, and a box that may know Orthanc as a peer."""
     orthanc = orthanc_factory(start=False)
     config = dict(overrides or {})
     if commitment_mode:
         config["commitment"] = {
             "retry_initial_seconds": 0.5,
-            "peers": {orthanc.ae_title: {"ae_title": orthanc.ae_title, "host": "127.0.0.1",
-                                         "port": orthanc.dicom_port, "mode": commitment_mode}},
+            "peers": {
+                orthanc.ae_title: {
+                    "ae_title": orthanc.ae_title,
+                    "host": "127.0.0.1",
+                    "port": orthanc.dicom_port,
+                    "mode": commitment_mode,
+                }
+            },
         }
     box = box_factory(config)
     orthanc.modalities = kiln_modality(box.port, box.ae_title)
@@ -67,12 +75,14 @@ def start_pair(box_factory: Callable[..., Box], orthanc_factory: OrthancFactory,
     return box, orthanc
 
 
-def upload_study(orthanc: Orthanc, tmp_path: Path, count: int = 3,
-                 jpeg: bool = True) -> tuple[str, dict[str, Dataset]]:
+def upload_study(
+    orthanc: Orthanc, tmp_path: Path, count: int = 3, jpeg: bool = True
+) -> tuple[str, dict[str, Dataset]]:
     """Upload `count` instances of one study (plus a JPEG one); (Orthanc study ID, by UID)."""
     study, series = generate_uid(), generate_uid()
-    datasets = [make_instance(study_uid=study, series_uid=series, number=i + 1)
-                for i in range(count)]
+    datasets = [
+        make_instance(study_uid=study, series_uid=series, number=i + 1) for i in range(count)
+    ]
     blobs = [encode(ds) for ds in datasets]
     if jpeg:
         extra = make_instance(study_uid=study, series_uid=series, number=count + 1, size=32)
@@ -110,22 +120,35 @@ def outbox_row(box: Box, transaction_uid: str) -> dict[str, Any]:
     return found[0]
 
 
-def wait_row_state(box: Box, transaction_uid: str, state: str,
-                   timeout: float = 30.0) -> dict[str, Any]:
-    wait_for(f"outbox row of {transaction_uid} to be {state}",
-             lambda: outbox_row(box, transaction_uid)["state"] == state, timeout)
+def wait_row_state(
+    box: Box, transaction_uid: str, state: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    wait_for(
+        f"outbox row of {transaction_uid} to be {state}",
+        lambda: outbox_row(box, transaction_uid)["state"] == state,
+        timeout,
+    )
     return outbox_row(box, transaction_uid)
 
 
 def test_orthanc_echoes_and_stores_a_study_to_kiln(
-    box_factory: Callable[..., Box], orthanc_factory: OrthancFactory, tmp_path: Path,
+    box_factory: Callable[..., Box],
+    orthanc_factory: OrthancFactory,
+    tmp_path: Path,
 ) -> None:
     box, orthanc = start_pair(box_factory, orthanc_factory)
 
     assert orthanc.post("/modalities/kiln/echo", {}) == {}
-    wait_for("Orthanc's echo association to be closed", lambda: box.count(
-        "SELECT count(*) FROM associations WHERE calling_ae = 'ORTHANC' "
-        "AND state = 'released'") >= 1)
+    wait_for(
+        "Orthanc's echo association to be closed",
+        lambda: (
+            box.count(
+                "SELECT count(*) FROM associations WHERE calling_ae = 'ORTHANC' "
+                "AND state = 'released'"
+            )
+            >= 1
+        ),
+    )
 
     study_id, sent = upload_study(orthanc, tmp_path)
     job = orthanc.post("/modalities/kiln/store", {"Resources": [study_id]})
@@ -137,8 +160,12 @@ def test_orthanc_echoes_and_stores_a_study_to_kiln(
     assert len(box.files()) == len(sent)
     assert box.partials() == []
     with box.db() as conn:
-        rows = [dict(r) for r in conn.execute(
-            "SELECT sop_instance_uid, sop_class_uid, transfer_syntax, path FROM instances")]
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT sop_instance_uid, sop_class_uid, transfer_syntax, path FROM instances"
+            )
+        ]
     stored_uids = set()
     for row in rows:
         path = box.data_dir / row["path"]
@@ -157,13 +184,16 @@ def test_orthanc_echoes_and_stores_a_study_to_kiln(
 
 
 def test_orthanc_storage_commitment_is_reported_on_a_new_association(
-    box_factory: Callable[..., Box], orthanc_factory: OrthancFactory, tmp_path: Path,
+    box_factory: Callable[..., Box],
+    orthanc_factory: OrthancFactory,
+    tmp_path: Path,
 ) -> None:
     box, orthanc = start_pair(box_factory, orthanc_factory, commitment_mode="new-association")
     study_id, sent = upload_study(orthanc, tmp_path)
 
-    job = orthanc.post("/modalities/kiln/store",
-                       {"Resources": [study_id], "StorageCommitment": True})
+    job = orthanc.post(
+        "/modalities/kiln/store", {"Resources": [study_id], "StorageCommitment": True}
+    )
     assert job["FailedInstancesCount"] == 0, job
     transaction = job["StorageCommitmentTransactionUID"]
 
@@ -183,19 +213,23 @@ def test_orthanc_storage_commitment_is_reported_on_a_new_association(
 
 
 def test_orthanc_storage_commitment_reports_instances_kiln_never_received(
-    box_factory: Callable[..., Box], orthanc_factory: OrthancFactory, tmp_path: Path,
+    box_factory: Callable[..., Box],
+    orthanc_factory: OrthancFactory,
+    tmp_path: Path,
 ) -> None:
     box, orthanc = start_pair(box_factory, orthanc_factory, commitment_mode="new-association")
     study_id, sent = upload_study(orthanc, tmp_path, count=1, jpeg=False)
     job = orthanc.post("/modalities/kiln/store", {"Resources": [study_id]})
     assert job["FailedInstancesCount"] == 0, job
-    (stored_uid, stored), = sent.items()
+    ((stored_uid, stored),) = sent.items()
     missing = [generate_uid(), generate_uid()]
 
-    request = [{"SOPClassUID": str(stored.SOPClassUID), "SOPInstanceUID": stored_uid},
-               *({"SOPClassUID": CT, "SOPInstanceUID": uid} for uid in missing),
-               # Kiln holds this instance, but as CT, not MR.
-               {"SOPClassUID": MR, "SOPInstanceUID": stored_uid}]
+    request = [
+        {"SOPClassUID": str(stored.SOPClassUID), "SOPInstanceUID": stored_uid},
+        *({"SOPClassUID": CT, "SOPInstanceUID": uid} for uid in missing),
+        # Kiln holds this instance, but as CT, not MR.
+        {"SOPClassUID": MR, "SOPInstanceUID": stored_uid},
+    ]
     answer = orthanc.post("/modalities/kiln/storage-commitment", {"DicomInstances": request})
     transaction = answer["ID"]
 
@@ -204,8 +238,9 @@ def test_orthanc_storage_commitment_reports_instances_kiln_never_received(
     assert [(i["SOPClassUID"], i["SOPInstanceUID"]) for i in report["Success"]] == [
         (str(stored.SOPClassUID), stored_uid)
     ]
-    failures = {(i["SOPClassUID"], i["SOPInstanceUID"]): i["FailureReason"]
-                for i in report["Failures"]}
+    failures = {
+        (i["SOPClassUID"], i["SOPInstanceUID"]): i["FailureReason"] for i in report["Failures"]
+    }
     expected: dict[tuple[str, str], int] = {(CT, uid): NO_SUCH_OBJECT_INSTANCE for uid in missing}
     expected[(MR, stored_uid)] = CLASS_INSTANCE_CONFLICT
     assert failures == expected
@@ -213,19 +248,26 @@ def test_orthanc_storage_commitment_reports_instances_kiln_never_received(
     row = wait_row_state(box, transaction, "sent")
     assert row["destination"] == orthanc.ae_title
     assert sorted(reason for _, _, reason in row["payload"]["results"]) == [
-        0, NO_SUCH_OBJECT_INSTANCE, NO_SUCH_OBJECT_INSTANCE, CLASS_INSTANCE_CONFLICT]
+        0,
+        NO_SUCH_OBJECT_INSTANCE,
+        NO_SUCH_OBJECT_INSTANCE,
+        CLASS_INSTANCE_CONFLICT,
+    ]
 
 
 def test_orthanc_does_not_take_the_report_on_its_request_association(
-    box_factory: Callable[..., Box], orthanc_factory: OrthancFactory, tmp_path: Path,
+    box_factory: Callable[..., Box],
+    orthanc_factory: OrthancFactory,
+    tmp_path: Path,
 ) -> None:
     """Orthanc releases the N-ACTION association without answering a report sent on it:
     with mode same-association, Kiln falls back to a new association and Orthanc gets it."""
     box, orthanc = start_pair(box_factory, orthanc_factory, commitment_mode="same-association")
     study_id, sent = upload_study(orthanc, tmp_path, count=2, jpeg=False)
 
-    job = orthanc.post("/modalities/kiln/store",
-                       {"Resources": [study_id], "StorageCommitment": True})
+    job = orthanc.post(
+        "/modalities/kiln/store", {"Resources": [study_id], "StorageCommitment": True}
+    )
     transaction = job["StorageCommitmentTransactionUID"]
 
     report = orthanc.wait_commitment(transaction)

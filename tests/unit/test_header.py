@@ -16,9 +16,9 @@ from pydicom.uid import (
 )
 
 from appliance.storage.header import DEFLATED, HeaderError, Truncated, parse_header
+from tests.dicomdata import make_instance
 
 JPIP_DEFLATE = "1.2.840.10008.1.2.4.95"
-from tests.dicomdata import make_instance
 
 
 def encode(ds: Dataset, ts: str) -> bytes:

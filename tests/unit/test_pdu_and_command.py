@@ -116,6 +116,7 @@ def test_reader_refuses_oversized_and_unknown_pdus() -> None:
 def test_reader_reports_closed_peer() -> None:
     ours, theirs = _pair()
     reader = PduReader(ours, 4096)
+
     def send_half_header_and_close() -> None:
         theirs.sendall(b"\x04\x00")
         theirs.close()

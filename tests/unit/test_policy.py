@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pynetdicom.pdu_primitives import A_ASSOCIATE, SCP_SCU_RoleSelectionNegotiation
 from pydicom.uid import UID
+from pynetdicom.pdu_primitives import A_ASSOCIATE, SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from appliance.config.schema import DicomSection
