@@ -21,6 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 APPLIANCE = [sys.executable, "-m", "appliance"]
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -67,7 +80,28 @@ class Box:
         return sorted((self.data_dir / "dicom").rglob("*.dcm"))
 
     def partials(self) -> list[Path]:
+        """Named files left in incoming/ (the box writes unnamed O_TMPFILE files there)."""
         return sorted((self.data_dir / "incoming").glob("*"))
+
+    def receiving(self) -> list[int]:
+        """Sizes of the files the box's processes are writing in incoming/ right now."""
+        if self.process is None:
+            return []
+        incoming = str(self.data_dir / "incoming")
+        sizes = []
+        for pid in _descendants(self.process.pid):
+            fd_dir = Path(f"/proc/{pid}/fd")
+            try:
+                fds = list(fd_dir.iterdir())
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(fd).startswith(incoming + "/"):
+                        sizes.append(fd.stat().st_size)
+                except OSError:
+                    continue
+        return sizes
 
     def start(self, role: str = "dicom") -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

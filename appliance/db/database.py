@@ -22,8 +22,15 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def connect(data_dir: Path, *, durable: bool = True) -> sqlite3.Connection:
-    """A connection in WAL mode; `durable` makes each commit survive power loss."""
+def connect(
+    data_dir: Path, *, durable: bool = True, checkpoints: bool = True
+) -> sqlite3.Connection:
+    """A connection in WAL mode; `durable` makes each commit survive power loss.
+
+    Without `checkpoints` the connection never copies the WAL back into the database
+    itself (a checkpoint syncs twice); the dicom role's housekeeping does it instead, so
+    the receive path never waits for one.
+    """
     conn = sqlite3.connect(
         data_dir / DB_NAME, timeout=30.0, isolation_level=None, check_same_thread=False
     )
@@ -32,7 +39,14 @@ def connect(data_dir: Path, *, durable: bool = True) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    if not checkpoints:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
     return conn
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy what the WAL holds into the database without blocking writers."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def migrate(data_dir: Path) -> int:

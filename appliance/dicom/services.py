@@ -19,7 +19,8 @@ class Peer:
     host: str
     port: int
     association_id: int
-    studies: set[str] = field(default_factory=set)
+    studies: set[str] = field(default_factory=set)  # linked to this association in the index
+    series: set[str] = field(default_factory=set)  # indexed during this association
 
 
 @dataclass(frozen=True)

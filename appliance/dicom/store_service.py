@@ -24,7 +24,7 @@ from appliance.storage.writer import PartTenWriter, file_meta_bytes
 
 log = logging.getLogger(__name__)
 
-HEADER_PREFIX = 256 * 1024  # bytes of each dataset kept in memory to read its head
+HEADER_PREFIX = 64 * 1024  # bytes of each dataset kept in memory: the head almost always fits
 
 
 class StoreFailure(Exception):
@@ -103,6 +103,7 @@ class StoreSink:
         self.failure: StoreFailure | None = None
         self.duplicate: str | None = None  # the study of a known instance (keep-first)
         self.meta_length = 0
+        self.name = f"{service.pid}-{peer.association_id}-{number}"
         self.writer: PartTenWriter | None = None
         self.prefix = bytearray()
         self.dataset_size = 0
@@ -124,9 +125,7 @@ class StoreSink:
                     Status.OUT_OF_RESOURCES, "free disk space is below the configured reserve"
                 )
             self.writer = PartTenWriter(
-                service.layout.incoming,
-                f"{service.pid}-{peer.association_id}-{number}",
-                durable=service.storage.fsync,
+                service.layout.incoming, self.name, durable=service.storage.fsync
             )
             meta = file_meta_bytes(
                 self.sop_class, self.sop_instance, context.transfer_syntax, peer.calling_ae
@@ -190,7 +189,7 @@ class StoreSink:
         """Identify the instance and check the whole dataset is well formed."""
         assert self.writer is not None
         src = DatasetSource(
-            bytes(self.prefix), self.dataset_size, self.writer.temp, self.meta_length
+            bytes(self.prefix), self.dataset_size, self.writer.read_at, self.meta_length
         )
         try:
             return read_header(src, self.context.transfer_syntax, whole=True)
@@ -202,7 +201,7 @@ class StoreSink:
         old = self.writer
         assert old is not None
         new = PartTenWriter(
-            self.service.layout.incoming, old.temp.stem + "-m", durable=self.service.storage.fsync
+            self.service.layout.incoming, f"{self.name}-m", durable=self.service.storage.fsync
         )
         try:
             new.write(
@@ -210,10 +209,10 @@ class StoreSink:
                     sop_class, self.sop_instance, self.context.transfer_syntax, self.peer.calling_ae
                 )
             )
-            with old.temp.open("rb") as source:
-                source.seek(self.meta_length)
-                while chunk := source.read(1 << 20):
-                    new.write(chunk)
+            offset = self.meta_length
+            while chunk := old.read_at(offset, 1 << 20):
+                new.write(chunk)
+                offset += len(chunk)
         except BaseException:
             new.discard()
             raise
@@ -272,8 +271,10 @@ class StoreSink:
         writer = self.writer
         assert writer is not None
         index = Index(service.connect.get())
-        existing = index.find(header.sop_instance_uid)
         policy = service.storage.duplicates
+        # keep-first already looked when the command arrived; a race ends at the link below.
+        keep_first = policy == DuplicatePolicy.KEEP_FIRST
+        existing = [] if keep_first else index.find(header.sop_instance_uid)
         replace_id: int | None = None
         if existing and policy == DuplicatePolicy.KEEP_FIRST:
             log.info(
@@ -298,7 +299,10 @@ class StoreSink:
                 writer.install(final, service.layout.dicom, replace=replace_id is not None)
                 break
             except FileExistsError:
-                # A file without an index row (or a race with another association).
+                if keep_first:  # another association stored it a moment ago: it wins
+                    writer.discard()
+                    self.writer = None
+                    return
                 copy += 1
                 final = service.layout.instance_path(
                     header.study_uid, header.series_uid, header.sop_instance_uid, copy
@@ -317,12 +321,15 @@ class StoreSink:
                     self.peer.association_id,
                 ),
                 replace_id=replace_id,
+                known_series=header.series_uid in self.peer.series,
+                linked=header.study_uid in self.peer.studies,
             )
         except sqlite3.Error:
             if replace_id is None:
                 os.unlink(final)  # never leave a file the index does not know
             raise
         self.peer.studies.add(header.study_uid)
+        self.peer.series.add(header.series_uid)
 
 
 def _missing(what: str) -> None:

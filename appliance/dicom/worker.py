@@ -51,7 +51,7 @@ def build_deps(
     pid = os.getpid()
     # Files and directories are synced before the answer; the row needs no sync of its
     # own (storage/reconcile.py restores rows lost to a power cut).
-    connections = ConnectionFactory(lambda: connect(layout.root, durable=False))
+    connections = ConnectionFactory(lambda: connect(layout.root, durable=False, checkpoints=False))
     store = StoreService(config.storage, layout, pid, connections)
     commitment = CommitmentService(
         config, layout, connections, lambda: connect(layout.root, durable=True)

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from appliance.config.schema import KilnConfig
-from appliance.db.database import connect, migrate
+from appliance.db.database import checkpoint, connect, migrate
 from appliance.dicom.commitment_check import settle
 from appliance.dicom.commitment_service import KIND as COMMITMENT_KIND
 from appliance.dicom.limit import SharedLimit
@@ -180,6 +180,7 @@ class DicomRole:
                 try:
                     for study in mark_complete(conn, self.config.storage.study_idle_seconds):
                         log.info("study %s is complete", study)
+                    checkpoint(conn)
                     beat(
                         conn,
                         ROLE,

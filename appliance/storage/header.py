@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
 
 from pydicom.charset import convert_encodings, decode_bytes
 
@@ -84,32 +83,32 @@ class DatasetSource:
     skips values by arithmetic, so a large pixel element costs nothing to check.
     """
 
-    def __init__(self, prefix: bytes, size: int, path: Path | None = None, base: int = 0) -> None:
+    def __init__(
+        self,
+        prefix: bytes,
+        size: int,
+        read_at: Callable[[int, int], bytes] | None = None,
+        base: int = 0,
+    ) -> None:
         self.prefix = prefix
         self.size = size
-        self.path = path
+        self.read_at = read_at
         self.base = base
-        self._file: BinaryIO | None = None
 
     def get(self, offset: int, count: int) -> bytes:
         if offset + count > self.size:
             raise Truncated("the dataset ends in the middle of an element")
         if offset + count <= len(self.prefix):
             return self.prefix[offset : offset + count]
-        if self.path is None:
+        if self.read_at is None:
             raise Truncated("the dataset head is longer than the bytes read")
-        if self._file is None:
-            self._file = self.path.open("rb")
-        self._file.seek(self.base + offset)
-        data = self._file.read(count)
+        data = self.read_at(self.base + offset, count)
         if len(data) != count:
             raise Truncated("the dataset ends in the middle of an element")
         return data
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Nothing to release: the reader belongs to the caller."""
 
 
 class _Walker:

@@ -25,6 +25,12 @@ _STUDY_COLUMNS = (
 _SERIES_COLUMNS = ("modality", "series_number", "series_description", "body_part")
 
 
+_SERIES_SQL = (
+    f"INSERT INTO series (series_uid, study_uid, {', '.join(_SERIES_COLUMNS)}) "  # noqa: S608 - constant column names
+    f"VALUES (?, ?, {', '.join('?' * len(_SERIES_COLUMNS))}) ON CONFLICT (series_uid) DO NOTHING"
+)
+
+
 @dataclass(frozen=True)
 class StoredInstance:
     id: int
@@ -65,7 +71,14 @@ class Index:
         row = self.conn.execute("SELECT 1 FROM instances WHERE path = ?", (path,)).fetchone()
         return row is not None
 
-    def add(self, item: NewInstance, *, replace_id: int | None = None) -> int:
+    def add(
+        self,
+        item: NewInstance,
+        *,
+        replace_id: int | None = None,
+        known_series: bool = False,
+        linked: bool = False,
+    ) -> int:
         """Index an instance (and its study and series) in one transaction."""
         h = item.header
         now = time.time()
@@ -80,12 +93,11 @@ class Index:
                 "state = 'receiving', completed_at = NULL",
                 (h.study_uid, *study_values, now, now),
             )
-            conn.execute(
-                f"INSERT INTO series (series_uid, study_uid, {', '.join(_SERIES_COLUMNS)}) "  # noqa: S608 - constant column names
-                f"VALUES (?, ?, {', '.join('?' * len(_SERIES_COLUMNS))}) "
-                "ON CONFLICT (series_uid) DO NOTHING",
-                (h.series_uid, h.study_uid, *[h.values.get(c, "") for c in _SERIES_COLUMNS]),
-            )
+            if not known_series:
+                conn.execute(
+                    _SERIES_SQL,
+                    (h.series_uid, h.study_uid, *[h.values.get(c, "") for c in _SERIES_COLUMNS]),
+                )
             values = (
                 h.sop_instance_uid,
                 h.sop_class_uid,
@@ -119,7 +131,7 @@ class Index:
                     values,
                 )
                 row_id = int(cursor.lastrowid or 0)
-            if item.association_id is not None:
+            if item.association_id is not None and not linked:
                 conn.execute(
                     "INSERT OR IGNORE INTO association_studies (association_id, study_uid) "
                     "VALUES (?, ?)",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import struct
 import zlib
@@ -74,17 +76,46 @@ def make_dirs_durable(path: Path, stop: Path) -> None:
         fsync_dir(directory.parent)
 
 
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+_SYNC_FILE_RANGE_WRITE = 2
+# Start writing back every this many bytes while an instance arrives, so that the final
+# fsync waits only for the tail: disk writes overlap with receiving the rest.
+WRITEBACK_STEP = 256 * 1024
+
+
+def _link_fd(fd: int, final: Path) -> None:
+    """linkat() an anonymous (O_TMPFILE) file into the tree; fails if `final` exists."""
+    source = f"/proc/self/fd/{fd}".encode()
+    if _libc.linkat(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(final), _AT_SYMLINK_FOLLOW) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(final))
+
+
 class PartTenWriter:
-    """Streams fragments into `incoming/<name>.part`; nothing is visible until installed."""
+    """Streams fragments into an unnamed file; nothing is visible until installed.
+
+    The file is created with O_TMPFILE in `incoming/`: it has no name until it is linked
+    into place, so an abort, a crash or a kill leaves nothing behind, and creating it costs
+    less than a named file that is linked and unlinked. File systems without O_TMPFILE get
+    a named `incoming/<name>.part` instead (removed by the dicom role after a crash).
+    """
 
     def __init__(self, incoming: Path, name: str, *, durable: bool) -> None:
-        self.temp = incoming / f"{name}.part"
         self.durable = durable
         self.size = 0
         self.crc = 0
-        self._fd: int | None = os.open(
-            self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640
-        )
+        self._flushed = 0
+        self.temp: Path | None = None
+        try:
+            self._fd: int | None = os.open(incoming, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o640)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+            self.temp = incoming / f"{name}.part"
+            self._fd = os.open(self.temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
 
     def write(self, chunk: bytes | memoryview) -> None:
         assert self._fd is not None
@@ -94,31 +125,54 @@ class PartTenWriter:
             view = view[written:]
         self.crc = zlib.crc32(chunk, self.crc)
         self.size += len(chunk)
+        if self.durable and self.size - self._flushed >= WRITEBACK_STEP:
+            _libc.sync_file_range(
+                self._fd, self._flushed, self.size - self._flushed, _SYNC_FILE_RANGE_WRITE
+            )
+            self._flushed = self.size
+
+    def read_at(self, offset: int, count: int) -> bytes:
+        assert self._fd is not None
+        return os.pread(self._fd, count, offset)
 
     def finish(self) -> None:
-        """Flush to stable storage and close; the file is complete in `incoming/`."""
+        """Flush the file to stable storage (it stays open until installed)."""
         assert self._fd is not None
-        try:
-            if self.durable:
-                os.fsync(self._fd)
-        finally:
-            os.close(self._fd)
-            self._fd = None
+        if self.durable:
+            os.fsync(self._fd)
 
     def install(self, final: Path, stop: Path, *, replace: bool) -> None:
-        """Move the finished file into place; without `replace` an existing file wins."""
+        """Give the finished file its name; without `replace` an existing file wins."""
+        assert self._fd is not None
         make_dirs_durable(final.parent, stop)
         if replace:
-            os.replace(self.temp, final)
+            staging = final.with_name(final.name + ".new")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staging)
+            self._link(staging)
+            os.replace(staging, final)
         else:
-            os.link(self.temp, final)  # raises FileExistsError rather than overwrite
+            self._link(final)  # raises FileExistsError rather than overwrite
+        if self.temp is not None:
             os.unlink(self.temp)
+            self.temp = None
+        os.close(self._fd)
+        self._fd = None
         if self.durable:
             fsync_dir(final.parent)
+
+    def _link(self, final: Path) -> None:
+        assert self._fd is not None
+        if self.temp is not None:
+            os.link(self.temp, final)
+        else:
+            _link_fd(self._fd, final)
 
     def discard(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temp)
+        if self.temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.temp)
+            self.temp = None
