@@ -46,7 +46,7 @@ SETTLE_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 RSS_INTERVAL = 0.05
 SCENARIOS = ("ct", "small", "ct-x4")
-RECEIVERS = ("storescp", "orthanc", "kiln", "kiln-nofsync")
+RECEIVERS = ("storescp", "orthanc", "kiln", "kiln-nofsync", "pynetdicom")
 
 
 def dcmtk(tool: str) -> str:
@@ -155,12 +155,45 @@ def start_kiln(work: Path, fsync: bool) -> Receiver:
     return Receiver(proc, port, "KILN", log, lambda: sum(1 for _ in dicom.rglob("*.dcm")))
 
 
+def start_pynetdicom(work: Path) -> Receiver:
+    """pynetdicom's own storage SCP app: the library Kiln's receive path departs from."""
+    out = work / "out"
+    out.mkdir()
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "pynetdicom",
+        "storescp",
+        "--max-pdu",
+        PDU,
+        "-od",
+        str(out),
+        str(port),
+    ]
+    proc, log = spawn(argv, work)
+    return Receiver(proc, port, "PYNETDICOM", log, lambda: sum(1 for _ in out.iterdir()))
+
+
 STARTERS: dict[str, Callable[[Path], Receiver]] = {
     "storescp": start_storescp,
     "orthanc": start_orthanc,
     "kiln": lambda work: start_kiln(work, fsync=True),
     "kiln-nofsync": lambda work: start_kiln(work, fsync=False),
+    "pynetdicom": start_pynetdicom,
 }
+
+
+ANALYSIS_MARK = "<!-- analysis: written by hand, kept by bench/receive.py -->"
+
+
+def kept_analysis(out: Path) -> str:
+    """The hand-written analysis at the end of the report survives a new run."""
+    if not out.exists():
+        return ""
+    text = out.read_text()
+    at = text.find(ANALYSIS_MARK)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def wait_ready(rx: Receiver) -> None:
@@ -556,7 +589,9 @@ def main() -> None:
     }
     cmds = commands(sys.argv[1:])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(rows, facts, args.repeat, receivers, described, cmds))
+    out.write_text(
+        markdown(rows, facts, args.repeat, receivers, described, cmds) + kept_analysis(out)
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     raw = RESULTS / f"receive-{stamp}{'-quick' if args.quick else ''}.json"

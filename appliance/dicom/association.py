@@ -36,6 +36,7 @@ from appliance.dicom.pdu import (
     abort_pdu,
     iter_pdvs,
     p_data_pdus,
+    set_waits,
 )
 from appliance.dicom.services import DatasetSink, MessageService, Outgoing, Peer, StreamService
 from appliance.dicom.store_service import ConnectionFactory
@@ -86,6 +87,7 @@ class AssociationHandler:
         self.pending: dict[int, tuple[MessageService, int]] = {}  # our message id -> (svc, key)
         self.undelivered: dict[MessageService, list[int]] = {}
         self.stop_deadline: float | None = None
+        self.wait_slice = 1.0
 
     # -- socket helpers -------------------------------------------------------------------
     def _send(self, data: bytes) -> None:
@@ -100,7 +102,7 @@ class AssociationHandler:
         holding_slot = False
         aborted = True
         try:
-            self.sock.settimeout(self.deps.dicom.acse_timeout)
+            set_waits(self.sock, self.deps.dicom.acse_timeout, self.deps.dicom.network_timeout)
             pdu_type, body = self._read()
             if pdu_type != PduType.ASSOCIATE_RQ:
                 raise ProtocolViolation(f"expected A-ASSOCIATE-RQ, got PDU type {pdu_type}")
@@ -132,7 +134,8 @@ class AssociationHandler:
                 association_id,
             )
             self._accept(request)
-            self.sock.settimeout(min(1.0, self.deps.dicom.network_timeout))
+            self.wait_slice = min(1.0, self.deps.dicom.network_timeout)
+            set_waits(self.sock, self.wait_slice, self.deps.dicom.network_timeout)
             aborted = self._serve()
         except (PeerClosed, ConnectionError) as exc:
             log.info("association from %s:%s: connection lost: %s", self.host, self.port, exc)
@@ -224,7 +227,7 @@ class AssociationHandler:
     def _read_waiting(self) -> tuple[int, memoryview]:
         """Read a PDU, watching the idle and shutdown clocks while the peer is silent."""
         idle = 0.0
-        slice_ = self.sock.gettimeout() or 1.0
+        slice_ = self.wait_slice
         while True:
             try:
                 return self._read()

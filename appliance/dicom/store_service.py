@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from appliance.config.schema import DuplicatePolicy, MismatchPolicy, StorageSection
 from appliance.dicom import command as cmd
@@ -68,8 +69,12 @@ class StoreService:
         self.pid = pid
         self.connect = connect
         self._counter = itertools.count(1)
+        # Series directories this process has made durable (bounded: cleared when large).
+        self.known_dirs: set[Path] = set()
 
     def begin(self, peer: Peer, command: cmd.Command, context: AcceptedContext) -> StoreSink:
+        if len(self.known_dirs) > 10000:
+            self.known_dirs.clear()
         return StoreSink(self, peer, command, context, next(self._counter))
 
     def known_duplicate(self, sop_instance_uid: str) -> str | None:
@@ -296,7 +301,12 @@ class StoreSink:
             )
         while True:
             try:
-                writer.install(final, service.layout.dicom, replace=replace_id is not None)
+                writer.install(
+                    final,
+                    service.layout.dicom,
+                    replace=replace_id is not None,
+                    known_dirs=service.known_dirs,
+                )
                 break
             except FileExistsError:
                 if keep_first:  # another association stored it a moment ago: it wins

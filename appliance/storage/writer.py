@@ -141,10 +141,18 @@ class PartTenWriter:
         if self.durable:
             os.fsync(self._fd)
 
-    def install(self, final: Path, stop: Path, *, replace: bool) -> None:
-        """Give the finished file its name; without `replace` an existing file wins."""
+    def install(
+        self, final: Path, stop: Path, *, replace: bool, known_dirs: set[Path] | None = None
+    ) -> None:
+        """Give the finished file its name; without `replace` an existing file wins.
+
+        `known_dirs` remembers directories already made durable, to skip looking again.
+        """
         assert self._fd is not None
-        make_dirs_durable(final.parent, stop)
+        if known_dirs is None or final.parent not in known_dirs:
+            make_dirs_durable(final.parent, stop)
+            if known_dirs is not None:
+                known_dirs.add(final.parent)
         if replace:
             staging = final.with_name(final.name + ".new")
             with contextlib.suppress(FileNotFoundError):
