@@ -338,7 +338,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def run_once(name: str, dirs: list[Path], expected: int, tmp_root: Path | None) -> dict[str, float]:
+def run_once(
+    name: str, dirs: list[Path], expected: int, tmp_root: Path | None, leftovers: list[Path]
+) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix=f"kiln-bench-{name}-", dir=tmp_root))
     rx = None
     try:
@@ -360,7 +362,10 @@ def run_once(name: str, dirs: list[Path], expected: int, tmp_root: Path | None) 
     finally:
         if rx is not None:
             stop(rx.proc)
-        shutil.rmtree(work, ignore_errors=True)
+        # Removed only after the whole benchmark: ext4 skips inodes freed in the last minutes
+        # when it allocates new ones (recently_deleted()), so deleting thousands of files
+        # between runs makes the next receiver's file creation many times slower.
+        leftovers.append(work)
         # Flush the dirty pages of this run now, so their writeback cannot slow the next one.
         os.sync()
 
@@ -448,6 +453,9 @@ temporary directory, must answer C-ECHO before timing starts, and is stopped aft
 - **Time** is the wall clock of the sending phase: from starting `storescu` until every
   `storescu` process has exited (all C-STORE responses received). Input files are read once
   beforehand, so they come from the page cache; `sync` runs after each receiver is stopped.
+  Receivers' directories are deleted only at the end: ext4 avoids reusing inodes freed in
+  the last minutes, so deleting thousands of files between runs would slow the next
+  receiver's file creation several-fold (seen in `perf`: `recently_deleted`).
 - **Check**: after each run the harness counts the stored instances (storescp: files in its
   output directory; Orthanc: `/statistics`; Kiln: `*.dcm` under `data_dir/dicom`) and fails
   unless all arrived.
@@ -465,6 +473,8 @@ temporary directory, must answer C-ECHO before timing starts, and is stopped aft
   Orthanc, whose DICOM server is DCMTK's libdcmnet (its `TcpNoDelay` option covers HTTP only):
   without the variable Orthanc needed ~48 ms per instance (300 small files: 14.5 s instead
   of 1.2 s, measured on this machine when the harness was written).
+- **pynetdicom** is pynetdicom's own storage SCP app (`python -m pynetdicom storescp`, no
+  fsync): the library whose acceptor Kiln's receive path replaces (docs/architecture.md).
 - **Durability differs**: storescp does not fsync. Orthanc fsyncs each file by default
   (`SyncStorageArea`, Orthanc >= 1.7.4) and commits its SQLite index. Kiln fsyncs each file
   by default (`kiln`); `kiln-nofsync` sets `[storage] fsync = false` for a like-for-like
@@ -562,6 +572,7 @@ def main() -> None:
     payload = {s: sum(f.stat().st_size for f in files[s]) for s in scenarios}
     counts = {s: len(files[s]) for s in scenarios}
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    leftovers: list[Path] = []
     for scenario in scenarios:
         for f in files[scenario]:  # warm the page cache: time the network and the receiver
             f.read_bytes()
@@ -569,7 +580,7 @@ def main() -> None:
             shift = rep % len(receivers)
             for name in receivers[shift:] + receivers[:shift]:
                 try:
-                    result = run_once(name, data[scenario], counts[scenario], args.tmp)
+                    result = run_once(name, data[scenario], counts[scenario], args.tmp, leftovers)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     sys.exit(f"FAILED {scenario} / {name} (run {rep + 1}): {exc}")
                 print(
@@ -579,6 +590,8 @@ def main() -> None:
                 )
                 runs.setdefault((scenario, name), []).append(result)
 
+    for work in leftovers:
+        shutil.rmtree(work, ignore_errors=True)
     order = {(s, r): (scenarios.index(s), receivers.index(r)) for s, r in runs}
     runs = dict(sorted(runs.items(), key=lambda kv: order[kv[0]]))
     rows = summarise(runs, payload, counts)
