@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,7 @@ class Box:
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return Path(tomllib.loads(self.config_path.read_text())["box"]["data_dir"])
 
     def db(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.data_dir / "kiln.db", timeout=30)

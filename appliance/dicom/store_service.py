@@ -25,6 +25,7 @@ from appliance.storage.writer import PartTenWriter, file_meta_bytes
 
 log = logging.getLogger(__name__)
 
+SQLITE_FULL = 13  # "database or disk is full"
 HEADER_PREFIX = 64 * 1024  # bytes of each dataset kept in memory: the head almost always fits
 
 
@@ -178,8 +179,12 @@ class StoreSink:
             status, comment = failure.status, failure.comment
         except sqlite3.Error as exc:
             log.error("index write failed for %s: %s", self.sop_instance, exc)
-            self._fail(StoreFailure(Status.PROCESSING_FAILURE, "the index could not be written"))
-            status, comment = Status.PROCESSING_FAILURE, "the index could not be written"
+            if getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
+                failure = StoreFailure(Status.OUT_OF_RESOURCES, "the disk is full")
+            else:
+                failure = StoreFailure(Status.PROCESSING_FAILURE, "the index could not be written")
+            self._fail(failure)
+            status, comment = failure.status, failure.comment
         if status not in (Status.SUCCESS,):
             log.warning(
                 "C-STORE %s from %s: status 0x%04X %s",
