@@ -60,7 +60,7 @@ def test_disk_full_answers_out_of_resources(
     assert 0 < ok < 40
     assert all(s == "Success" for s in statuses[:ok])  # the disk fills once, then stays full
     refused = statuses[ok:]
-    assert all("Out of Resources" in s for s in refused), refused
+    assert all(s == "Refused: OutOfResources" for s in refused), refused
     # Every acknowledged instance is on disk and indexed; nothing partial.
     assert box.count("SELECT count(*) FROM instances") == ok
     assert len(box.files()) == ok
