@@ -35,6 +35,14 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -134,11 +142,16 @@ class Box:
         raise TimeoutError("the box does not answer C-ECHO")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Signal the role and wait until it and every process it started are gone."""
         assert self.process is not None
+        family = _descendants(self.process.pid)
         if self.process.poll() is None:
             self.process.send_signal(sig)
         code = self.process.wait(timeout)
         self.process = None
+        deadline = time.monotonic() + timeout
+        while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
+            time.sleep(0.1)
         return code
 
     def log(self) -> str:
