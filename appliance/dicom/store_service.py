@@ -21,7 +21,7 @@ from appliance.storage.header import DatasetSource, HeaderError, InstanceHeader,
 from appliance.storage.index import Index, NewInstance
 from appliance.storage.layout import DataLayout
 from appliance.storage.uids import InvalidUID, check_uid
-from appliance.storage.writer import PartTenWriter, file_meta_bytes
+from appliance.storage.writer import Linker, PartTenWriter, file_meta_bytes
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class StoreService:
         self._counter = itertools.count(1)
         # Series directories this process has made durable (bounded: cleared when large).
         self.known_dirs: set[Path] = set()
+        self.linker = Linker()  # remembers whether linking by descriptor is allowed
 
     def begin(self, peer: Peer, command: cmd.Command, context: AcceptedContext) -> StoreSink:
         if len(self.known_dirs) > 10000:
@@ -131,7 +132,10 @@ class StoreSink:
                     Status.OUT_OF_RESOURCES, "free disk space is below the configured reserve"
                 )
             self.writer = PartTenWriter(
-                service.layout.incoming, self.name, durable=service.storage.fsync
+                service.layout.incoming,
+                self.name,
+                durable=service.storage.fsync,
+                linker=service.linker,
             )
             meta = file_meta_bytes(
                 self.sop_class, self.sop_instance, context.transfer_syntax, peer.calling_ae
@@ -211,7 +215,10 @@ class StoreSink:
         old = self.writer
         assert old is not None
         new = PartTenWriter(
-            self.service.layout.incoming, f"{self.name}-m", durable=self.service.storage.fsync
+            self.service.layout.incoming,
+            f"{self.name}-m",
+            durable=self.service.storage.fsync,
+            linker=self.service.linker,
         )
         try:
             new.write(

@@ -86,12 +86,33 @@ _SYNC_FILE_RANGE_WRITE = 2
 WRITEBACK_STEP = 256 * 1024
 
 
-def _link_fd(fd: int, final: Path) -> None:
-    """linkat() an anonymous (O_TMPFILE) file into the tree; fails if `final` exists."""
-    source = f"/proc/self/fd/{fd}".encode()
-    if _libc.linkat(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(final), _AT_SYMLINK_FOLLOW) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), str(final))
+_AT_EMPTY_PATH = 0x1000
+
+
+class Linker:
+    """linkat() an anonymous (O_TMPFILE) file into the tree; fails if the name exists.
+
+    By descriptor (AT_EMPTY_PATH) where the kernel allows it (it asks for
+    CAP_DAC_READ_SEARCH), else through /proc/self/fd, which any process may use but which
+    costs a path walk through procfs.
+    """
+
+    def __init__(self) -> None:
+        self.by_descriptor = True
+
+    def link(self, fd: int, final: Path) -> None:
+        target = os.fsencode(final)
+        if self.by_descriptor:
+            if _libc.linkat(fd, b"", _AT_FDCWD, target, _AT_EMPTY_PATH) == 0:
+                return
+            err = ctypes.get_errno()
+            if err not in (errno.ENOENT, errno.EPERM, errno.EACCES, errno.EINVAL):
+                raise OSError(err, os.strerror(err), str(final))
+            self.by_descriptor = False
+        source = f"/proc/self/fd/{fd}".encode()
+        if _libc.linkat(_AT_FDCWD, source, _AT_FDCWD, target, _AT_SYMLINK_FOLLOW) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(final))
 
 
 class PartTenWriter:
@@ -103,8 +124,11 @@ class PartTenWriter:
     a named `incoming/<name>.part` instead (removed by the dicom role after a crash).
     """
 
-    def __init__(self, incoming: Path, name: str, *, durable: bool) -> None:
+    def __init__(
+        self, incoming: Path, name: str, *, durable: bool, linker: Linker | None = None
+    ) -> None:
         self.durable = durable
+        self.linker = linker or Linker()
         self.size = 0
         self.crc = 0
         self._flushed = 0
@@ -174,7 +198,7 @@ class PartTenWriter:
         if self.temp is not None:
             os.link(self.temp, final)
         else:
-            _link_fd(self._fd, final)
+            self.linker.link(self._fd, final)
 
     def discard(self) -> None:
         if self._fd is not None:
