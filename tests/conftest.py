@@ -22,25 +22,43 @@ ROOT = Path(__file__).resolve().parent.parent
 APPLIANCE = [sys.executable, "-m", "appliance"]
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        found.append(parent)
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        todo.extend(int(c) for c in children)
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}  # DCMTK leaves Nagle on without it
+
+
+def children(pid: int, *, deep: bool = True) -> list[int]:
+    """The processes `pid` started (from /proc); with `deep`, their descendants too."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            if deep:
+                pending.extend(kids)
     return found
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return state != "Z"
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 15.0, interval: float = 0.1) -> bool:
+    """Poll `predicate()` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
 
 
 def free_port() -> int:
@@ -98,7 +116,7 @@ class Box:
             return []
         incoming = str(self.data_dir / "incoming")
         sizes = []
-        for pid in _descendants(self.process.pid):
+        for pid in [self.process.pid, *children(self.process.pid)]:
             fd_dir = Path(f"/proc/{pid}/fd")
             try:
                 fds = list(fd_dir.iterdir())
@@ -144,14 +162,12 @@ class Box:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         """Signal the role and wait until it and every process it started are gone."""
         assert self.process is not None
-        family = _descendants(self.process.pid)
+        family = [self.process.pid, *children(self.process.pid)]
         if self.process.poll() is None:
             self.process.send_signal(sig)
         code = self.process.wait(timeout)
         self.process = None
-        deadline = time.monotonic() + timeout
-        while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: not any(alive(pid) for pid in family), timeout)
         return code
 
     def log(self) -> str:

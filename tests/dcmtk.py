@@ -17,8 +17,7 @@ import signal
 import socket
 import struct
 import subprocess
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +27,9 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
-from tests.conftest import APPLIANCE, ROOT, Box, free_port, write_config
+from tests.conftest import APPLIANCE, DCMTK_ENV, ROOT, Box, free_port, wait_for, write_config
 
-ENV = {**os.environ, "TCP_NODELAY": "1"}
+ENV = DCMTK_ENV
 KILN_IMPLEMENTATION_CLASS_UID = "2.25.113498759335209554478306810198229128007"
 
 VERIFICATION = "1.2.840.10008.1.1"
@@ -163,6 +162,28 @@ def storescu(
     output = result.stdout + result.stderr
     responses = parse_debug(output) if log == "-d" else []
     return ToolRun(result.returncode, output, responses)
+
+
+def start_storescu(box: Box, files: list[Path], aet: str) -> subprocess.Popen[str]:
+    """storescu -v in the background (output merged into stdout), for tests that act while
+    it sends."""
+    return subprocess.Popen(
+        [
+            "storescu",
+            "-v",
+            "-aet",
+            aet,
+            "-aec",
+            box.ae_title,
+            "127.0.0.1",
+            str(box.port),
+            *map(str, files),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
 
 
 def echoscu(port: int, *options: str, aet: str = "ECHOSCU", aec: str = "KILN") -> ToolRun:
@@ -540,16 +561,6 @@ class RawAssociation:
         self.sock.close()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 15.0, interval: float = 0.1) -> bool:
-    """Poll `predicate()` until it is true or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
-
-
 # -- the box from the outside ----------------------------------------------------------------
 
 
@@ -568,31 +579,6 @@ def tree(
         for p in root.rglob("*")
         if p.is_file() and p.name not in ignore and p.suffix != ".log"
     }
-
-
-def children(pid: int) -> list[int]:
-    """All descendants of `pid` (from /proc), deepest last."""
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            pending.extend(kids)
-    return found
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def start_without_probe(box: Box, workers: int = 2, timeout: float = 30.0) -> None:

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Box
+from tests.dcmtk import echoscu, storescu
 from tests.dicomdata import write_series
-
-DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 
 
 @pytest.fixture
@@ -36,24 +35,8 @@ def test_disk_full_answers_out_of_resources(
     box = box_factory({"box": {"data_dir": str(tiny_fs / "data")}}, start=False)
     box.start()
     files = write_series(tmp_path / "in", 40, size=256)  # 40 x 128 KiB > 4 MiB
-    sent = subprocess.run(
-        [
-            "storescu",
-            "-v",
-            "--no-halt",
-            "-aec",
-            "KILN",
-            "127.0.0.1",
-            str(box.port),
-            *map(str, files),
-        ],
-        env=DCMTK_ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    log = sent.stdout + sent.stderr
+    sent = storescu(box.port, files, "--no-halt", log="-v")
+    log = sent.output
     statuses = re.findall(r"Received Store Response \(([^)]*)\)", log)
     assert len(statuses) == 40, log[-2000:]
     ok = statuses.count("Success")
@@ -66,10 +49,5 @@ def test_disk_full_answers_out_of_resources(
     assert len(box.files()) == ok
     assert box.partials() == [] and box.receiving() == []
     # The service stays up.
-    echo = subprocess.run(
-        ["echoscu", "-aec", "KILN", "127.0.0.1", str(box.port)],
-        env=DCMTK_ENV,
-        capture_output=True,
-        check=False,
-    )
+    echo = echoscu(box.port)
     assert echo.returncode == 0

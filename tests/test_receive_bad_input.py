@@ -15,7 +15,6 @@ import random
 import shutil
 import signal
 import struct
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,16 +23,13 @@ import pytest
 from pydicom import dcmread
 from pydicom.uid import UID, generate_uid
 
-from tests.conftest import Box
+from tests.conftest import Box, alive, children, wait_for
 from tests.dcmtk import (
-    ENV,
     EXPLICIT_LE,
     SUCCESS,
     Contents,
     RawAssociation,
-    alive,
     c_store_rq,
-    children,
     dataset_bytes,
     echoscu,
     file_meta,
@@ -42,9 +38,9 @@ from tests.dcmtk import (
     module_box,
     parse_verbose,
     save,
+    start_storescu,
     storescu,
     tree,
-    wait_for,
     write_images,
 )
 
@@ -449,26 +445,6 @@ def test_peer_gives_up_mid_transfer(shared: Box, ending: str) -> None:
 # -- the role is killed or stopped during a send ---------------------------------------------
 
 
-def _sender(box: Box, files: list[Path], aet: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            "storescu",
-            "-v",
-            "-aet",
-            aet,
-            "-aec",
-            box.ae_title,
-            "127.0.0.1",
-            str(box.port),
-            *map(str, files),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=ENV,
-    )
-
-
 def _successes(output: str, uids: dict[str, str]) -> set[str]:
     return {uids[file] for file, status in parse_verbose(output) if status == "Success"}
 
@@ -487,7 +463,7 @@ def _index_matches_disk(box: Box) -> set[str]:
 def test_sigkill_during_send_loses_nothing_acknowledged(box: Box, tmp_path: Path) -> None:
     files = write_images(tmp_path / "in", 300, size=64)
     uids = {str(f): str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files}
-    sender = _sender(box, files, "KILLSCU")
+    sender = start_storescu(box, files, "KILLSCU")
     assert wait_for(
         lambda: box.count("SELECT count(*) FROM instances") >= 20, timeout=60, interval=0.02
     )
@@ -549,7 +525,7 @@ def test_workers_do_not_outlive_a_killed_role(box: Box) -> None:
 def test_sigterm_during_send_stops_cleanly(box: Box, tmp_path: Path) -> None:
     files = write_images(tmp_path / "in", 300, size=64)
     uids = {str(f): str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files}
-    sender = _sender(box, files, "TERMSCU")
+    sender = start_storescu(box, files, "TERMSCU")
     assert wait_for(
         lambda: box.count("SELECT count(*) FROM instances") >= 20, timeout=60, interval=0.02
     )

@@ -6,7 +6,6 @@ data_dir/dicom, the stored file's Part-10 meta and bytes, and rows in the index.
 
 from __future__ import annotations
 
-import subprocess
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -17,9 +16,8 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import JPEG2000, JPEG2000Lossless, generate_uid
 
-from tests.conftest import Box
+from tests.conftest import Box, wait_for
 from tests.dcmtk import (
-    ENV,
     KILN_IMPLEMENTATION_CLASS_UID,
     SC,
     SUCCESS,
@@ -36,9 +34,9 @@ from tests.dcmtk import (
     module_box,
     parse_verbose,
     save,
+    start_storescu,
     start_without_probe,
     storescu,
-    wait_for,
     write_images,
 )
 
@@ -346,26 +344,7 @@ def test_parallel_associations_all_stored(shared: Box, tmp_path: Path) -> None:
     senders = 4
     per_sender = 50
     batches = [write_images(tmp_path / f"in{n}", per_sender, size=16) for n in range(senders)]
-    processes = [
-        subprocess.Popen(
-            [
-                "storescu",
-                "-v",
-                "-aet",
-                f"PAR{n}",
-                "-aec",
-                box.ae_title,
-                "127.0.0.1",
-                str(box.port),
-                *map(str, files),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=ENV,
-        )
-        for n, files in enumerate(batches)
-    ]
+    processes = [start_storescu(box, files, f"PAR{n}") for n, files in enumerate(batches)]
     outputs = [p.communicate(timeout=240)[0] for p in processes]
 
     for process, output in zip(processes, outputs, strict=True):

@@ -3,16 +3,13 @@ answer, are safe: the dicom role re-indexes them when it starts (storage/reconci
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import Box
+from tests.dcmtk import storescu
 from tests.dicomdata import write_series
-
-DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 
 
 def test_rows_lost_to_a_power_cut_are_restored(
@@ -20,12 +17,7 @@ def test_rows_lost_to_a_power_cut_are_restored(
 ) -> None:
     box = box_factory()
     files = write_series(tmp_path / "in", 6)
-    sent = subprocess.run(
-        ["storescu", "-aec", "KILN", "127.0.0.1", str(box.port), *map(str, files)],
-        env=DCMTK_ENV,
-        capture_output=True,
-        check=False,
-    )
+    sent = storescu(box.port, files)
     assert sent.returncode == 0
     with box.db() as conn:
         before = {
@@ -59,12 +51,7 @@ def test_rows_lost_to_a_power_cut_are_restored(
 def test_a_damaged_file_is_not_indexed(box_factory: Callable[..., Box], tmp_path: Path) -> None:
     box = box_factory()
     files = write_series(tmp_path / "in", 2)
-    subprocess.run(
-        ["storescu", "-aec", "KILN", "127.0.0.1", str(box.port), *map(str, files)],
-        env=DCMTK_ENV,
-        capture_output=True,
-        check=True,
-    )
+    assert storescu(box.port, files).returncode == 0
     box.stop(signal.SIGKILL)
     with box.db() as conn:
         lost = conn.execute("SELECT path FROM instances ORDER BY id DESC LIMIT 1").fetchone()[0]

@@ -4,19 +4,16 @@ the status API and the engineer's CLI report what was received; SIGTERM stops al
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Box, free_port
+from tests.conftest import Box, children, free_port, wait_for
+from tests.dcmtk import storescu
 from tests.dicomdata import write_series
-
-DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 
 
 def get_json(port: int, path: str) -> Any:
@@ -24,41 +21,21 @@ def get_json(port: int, path: str) -> Any:
         return json.loads(rsp.read())
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
-    ).stdout
-    return [int(p) for p in out.split()]
-
-
 def test_all_roles_status_and_cli(box_factory: Callable[..., Box], tmp_path: Path) -> None:
     box = box_factory(role="all")
     assert box.process is not None
-    roles = children(box.process.pid)
+    roles = children(box.process.pid, deep=False)
     assert len(roles) == 3  # dicom, devices and web are separate processes
 
-    wait_for(
+    assert wait_for(
         lambda: (
             all(r["up"] for r in get_json(box.web_port, "/api/status")["roles"].values())
             and len(get_json(box.web_port, "/api/status")["roles"]) == 3
-        )
+        ),
+        30,
     )
     files = write_series(tmp_path / "in", 3)
-    sent = subprocess.run(
-        ["storescu", "-aec", "KILN", "127.0.0.1", str(box.port), *map(str, files)],
-        env=DCMTK_ENV,
-        capture_output=True,
-        check=False,
-    )
+    sent = storescu(box.port, files)
     assert sent.returncode == 0
 
     status = get_json(box.web_port, "/api/status")
@@ -73,7 +50,9 @@ def test_all_roles_status_and_cli(box_factory: Callable[..., Box], tmp_path: Pat
     shown = box.run_cli("studies", "show", uid)
     assert "Test^Patient" in shown.stdout and "3 instance(s)" in shown.stdout
     assert get_json(box.web_port, f"/api/studies/{uid}")["series"][0]["instances"][0]["size"] > 0
-    wait_for(lambda: get_json(box.web_port, f"/api/studies/{uid}")["state"] == "complete")
+    assert wait_for(
+        lambda: get_json(box.web_port, f"/api/studies/{uid}")["state"] == "complete", 30
+    )
 
     text = box.run_cli("status").stdout
     assert "role dicom    up" in text and "instances 3" in text

@@ -7,8 +7,8 @@ import logging
 import socket
 import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RJ, A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import (
@@ -47,12 +47,11 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_DATASET = 64 * 1024 * 1024  # non-streamed datasets (N-ACTION, C-FIND) stay small
 
 
-class AssociationLimit:
-    """Counts open associations across worker processes (a shared counter)."""
+class AssociationLimit(Protocol):
+    """The box-wide association count (shared by the worker processes)."""
 
-    def __init__(self, acquire: Callable[[], bool], release: Callable[[], None]) -> None:
-        self.acquire = acquire
-        self.release = release
+    def acquire(self) -> bool: ...
+    def release(self) -> None: ...
 
 
 @dataclass
@@ -86,15 +85,12 @@ class AssociationHandler:
         self.next_message_id = 1
         self.pending: dict[int, tuple[MessageService, int]] = {}  # our message id -> (svc, key)
         self.undelivered: dict[MessageService, list[int]] = {}
-        self.stop_deadline: float | None = None
         self.wait_slice = 1.0
+        self.release_requested = False
 
     # -- socket helpers -------------------------------------------------------------------
     def _send(self, data: bytes) -> None:
         self.sock.sendall(data)
-
-    def _read(self) -> tuple[int, memoryview]:
-        return self.reader.read()
 
     # -- life cycle -----------------------------------------------------------------------
     def run(self) -> None:
@@ -103,7 +99,7 @@ class AssociationHandler:
         aborted = True
         try:
             set_waits(self.sock, self.deps.dicom.acse_timeout, self.deps.dicom.network_timeout)
-            pdu_type, body = self._read()
+            pdu_type, body = self.reader.read()
             if pdu_type != PduType.ASSOCIATE_RQ:
                 raise ProtocolViolation(f"expected A-ASSOCIATE-RQ, got PDU type {pdu_type}")
             request_pdu = A_ASSOCIATE_RQ()
@@ -151,9 +147,11 @@ class AssociationHandler:
             log.exception("association from %s:%s failed; aborting", self.host, self.port)
             self._try_send(abort_pdu(2, 0))
         finally:
-            self._finish(conn, aborted=aborted)
+            # The slot and the index row are settled before the peer hears the association
+            # is over, so a peer that reconnects at once finds both up to date.
             if holding_slot:
                 self.deps.limit.release()
+            self._finish(conn, aborted=aborted)
 
     def _finish(self, conn: sqlite3.Connection | None, *, aborted: bool) -> None:
         if self.peer is not None:
@@ -166,6 +164,8 @@ class AssociationHandler:
                 Associations(conn).close(self.peer.association_id, aborted=aborted)
             finally:
                 self.deps.connections.close()
+        if self.release_requested:
+            self._try_send(RELEASE_RP)
         with contextlib.suppress(OSError):
             self.sock.close()
 
@@ -230,7 +230,7 @@ class AssociationHandler:
         slice_ = self.wait_slice
         while True:
             try:
-                return self._read()
+                return self.reader.read()
             except TimeoutError:
                 idle += slice_
                 if self.reader.partial:
@@ -260,7 +260,7 @@ class AssociationHandler:
                     raise Aborted("the service stopped before the association ended")
                 pdu_type, body = self._read_waiting()
                 if pdu_type == PduType.RELEASE_RQ:
-                    self._send(RELEASE_RP)
+                    self.release_requested = True  # answered once the books are closed
                     return False
                 if pdu_type == PduType.ABORT:
                     raise Aborted("the peer aborted the association")

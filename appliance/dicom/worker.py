@@ -87,7 +87,7 @@ def worker_main(
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the role's parent decides
     shared = SharedLimit(counts, number, config.dicom.max_associations)
-    deps = build_deps(config, AssociationLimit(shared.acquire, shared.release), stopping, abort_now)
+    deps = build_deps(config, shared, stopping, abort_now)
     # The receive path makes few reference cycles: collect rarely, and never walk the
     # start-up objects again (perf showed the cyclic collector in every instance's path).
     gc.freeze()

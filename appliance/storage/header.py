@@ -107,9 +107,6 @@ class DatasetSource:
             raise Truncated("the dataset ends in the middle of an element")
         return data
 
-    def close(self) -> None:
-        """Nothing to release: the reader belongs to the caller."""
-
 
 class _Walker:
     def __init__(self, src: DatasetSource, implicit: bool, little: bool) -> None:
@@ -214,8 +211,6 @@ def read_header(src: DatasetSource, transfer_syntax: str, *, whole: bool = True)
         raise
     except (struct.error, IndexError) as exc:
         raise HeaderError(f"the dataset cannot be parsed: {exc}") from None
-    finally:
-        src.close()
     charset_raw = found.get(0x00080005, (b"", b""))[1].rstrip(b"\x00 ")
     encodings = None
     if charset_raw:
@@ -241,7 +236,6 @@ def read_header(src: DatasetSource, transfer_syntax: str, *, whole: bool = True)
 def _inflated(src: DatasetSource) -> DatasetSource:
     """Deflated datasets (rare) are inflated whole in memory to be walked."""
     raw = src.get(0, src.size) if src.size else b""
-    src.close()
     try:
         data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw)
     except zlib.error as exc:
