@@ -110,6 +110,107 @@ class CommitmentSection(Strict):
         return value
 
 
+class AnswerCharset(StrEnum):
+    """Specific Character Sets the worklist answers in (single-byte sets and Unicode)."""
+
+    ISO_IR_6 = "ISO_IR 6"
+    ISO_IR_100 = "ISO_IR 100"
+    ISO_IR_101 = "ISO_IR 101"
+    ISO_IR_109 = "ISO_IR 109"
+    ISO_IR_110 = "ISO_IR 110"
+    ISO_IR_126 = "ISO_IR 126"
+    ISO_IR_127 = "ISO_IR 127"
+    ISO_IR_138 = "ISO_IR 138"
+    ISO_IR_144 = "ISO_IR 144"
+    ISO_IR_148 = "ISO_IR 148"
+    ISO_IR_166 = "ISO_IR 166"
+    ISO_IR_192 = "ISO_IR 192"
+    GB18030 = "GB18030"
+
+
+def _check_title_keys(value: dict[str, object]) -> None:
+    for key in value:
+        if not re.fullmatch(AE_TITLE_PATTERN, key):
+            raise ValueError(f"{key!r} is not a valid AE title")
+
+
+class UpstreamWorklist(Strict):
+    """An RIS MWL SCP the box queries on a schedule and caches."""
+
+    ae_title: AETitle
+    host: str
+    port: int = Field(ge=1, le=65535)
+    interval_seconds: float = Field(300.0, ge=5, le=86400)
+    days_before: int = Field(1, ge=0, le=365)
+    days_after: int = Field(7, ge=0, le=365)
+    modality: str = Field("", max_length=16)
+    station_ae: str = Field("", max_length=16)
+
+
+class WorklistSection(Strict):
+    hit_limit: int = Field(500, ge=1, le=100000)
+    names_case_insensitive: bool = True
+    answer_charset: AnswerCharset = AnswerCharset.ISO_IR_100
+    answer_charset_by_calling_ae: dict[str, AnswerCharset] = Field(default_factory=dict)
+    upstream: UpstreamWorklist | None = None
+
+    @field_validator("answer_charset_by_calling_ae")
+    @classmethod
+    def _titles(cls, value: dict[str, AnswerCharset]) -> dict[str, AnswerCharset]:
+        _check_title_keys(dict(value))
+        return value
+
+
+class Hl7Section(Strict):
+    enabled: bool = True
+    bind: str = "127.0.0.1"
+    port: int = Field(2575, ge=1, le=65535)
+    # The character set of messages without MSH-18 (HL7 v2 default is ASCII; most RIS
+    # send Latin-1 or UTF-8 and say so in MSH-18).
+    default_encoding: str = Field("latin-1", pattern=r"^(ascii|latin-1|utf-8|cp1252)$")
+    max_message_bytes: int = Field(1048576, ge=1024, le=67108864)
+
+
+class MppsCheck(StrEnum):
+    """Which key of an N-CREATE must match a worklist item (Sectra CDS 5.3.2)."""
+
+    OFF = "off"
+    STUDY_INSTANCE_UID = "study-instance-uid"
+    ACCESSION_NUMBER = "accession-number"
+    STUDY_ID = "study-id"
+    REQUESTED_PROCEDURE_ID = "requested-procedure-id"
+
+
+class RelayDestination(Strict):
+    ae_title: AETitle
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+
+class MppsSection(Strict):
+    check: MppsCheck = MppsCheck.OFF
+    check_by_calling_ae: dict[str, MppsCheck] = Field(default_factory=dict)
+    relay: dict[str, RelayDestination] = Field(default_factory=dict)
+    retry_initial_seconds: float = Field(5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(600.0, gt=0, le=86400)
+    # Long RIS outages are survived: the default gives up only after weeks of retries.
+    retry_limit: int = Field(10000, ge=1, le=1000000)
+
+    @field_validator("check_by_calling_ae")
+    @classmethod
+    def _titles(cls, value: dict[str, MppsCheck]) -> dict[str, MppsCheck]:
+        _check_title_keys(dict(value))
+        return value
+
+    @field_validator("relay")
+    @classmethod
+    def _names(cls, value: dict[str, RelayDestination]) -> dict[str, RelayDestination]:
+        for key in value:
+            if not re.fullmatch(r"^[A-Za-z0-9_-]{1,32}$", key):
+                raise ValueError(f"{key!r}: relay names are 1-32 letters, digits, '-' or '_'")
+        return value
+
+
 class WebSection(Strict):
     bind: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -126,6 +227,9 @@ class KilnConfig(Strict):
     dicom: DicomSection = DicomSection()
     storage: StorageSection = StorageSection()
     commitment: CommitmentSection = CommitmentSection()
+    worklist: WorklistSection = WorklistSection()
+    hl7: Hl7Section = Hl7Section()
+    mpps: MppsSection = MppsSection()
     web: WebSection = WebSection()
     logging: LoggingSection = LoggingSection()
 

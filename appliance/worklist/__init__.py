@@ -1,0 +1,1 @@
+"""The Modality Worklist: items, their store, matching and the C-FIND service."""
