@@ -6,57 +6,14 @@ Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
-from appliance.config import ConfigError, KilnConfig, load_config, render_config
-from appliance.db.database import DB_NAME, connect
+from appliance.cli.context import Context, emit_json, fail_config, pass_ctx, when
+from appliance.config import ConfigError, load_config, render_config
 from appliance.logsetup import configure_logging
-
-
-class Context:
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-        self._config: KilnConfig | None = None
-
-    @property
-    def config(self) -> KilnConfig:
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                _fail_config(exc)
-        assert self._config is not None
-        return self._config
-
-    def db(self) -> sqlite3.Connection:
-        data_dir = self.config.box.data_dir
-        if not (data_dir / DB_NAME).exists():
-            raise click.ClickException(
-                f"there is no database in {data_dir} yet; start the box with 'appliance run' "
-                "or point --config at the box's configuration"
-            )
-        return connect(data_dir)
-
-
-def _fail_config(exc: ConfigError) -> NoReturn:
-    click.echo(f"The configuration in {exc.source} cannot be used:", err=True)
-    for problem in exc.problems:
-        click.echo(f"  - {problem}", err=True)
-    click.echo(
-        "Nothing was started or changed. Fix the file and run 'appliance config check FILE'.",
-        err=True,
-    )
-    sys.exit(2)
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group()
@@ -121,7 +78,7 @@ def config_check(file: Path) -> None:
     try:
         load_config(file)
     except ConfigError as exc:
-        _fail_config(exc)
+        fail_config(exc)
     click.echo(f"{file}: configuration is valid.")
 
 
@@ -156,16 +113,6 @@ def echo(obj: Context, host: str, port: int, aet: str, calling: str | None, time
     click.echo(f"C-ECHO to {aet} at {host}:{port}: success.")
 
 
-def _when(timestamp: float | None) -> str:
-    if not timestamp:
-        return ""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
-
-
 @cli.group()
 def studies() -> None:
     """Received studies."""
@@ -182,7 +129,7 @@ def studies_ls(obj: Context, limit: int, as_json: bool) -> None:
     conn = obj.db()
     rows = StudyQueries(conn).list(limit)
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     if not rows:
         click.echo("No studies received yet.")
@@ -195,7 +142,7 @@ def studies_ls(obj: Context, limit: int, as_json: bool) -> None:
         click.echo(
             f"{r['study_uid']:<64}  {r['patient_name'][:24]:<24} {r['study_date']:<8} "
             f"{(r['modalities'] or '')[:6]:<6} {r['series']:>3} {r['instances']:>5} "
-            f"{r['state']:<9} {_when(r['last_received'])}"
+            f"{r['state']:<9} {when(r['last_received'])}"
         )
 
 
@@ -211,7 +158,7 @@ def studies_show(obj: Context, uid: str, as_json: bool) -> None:
     if study is None:
         raise click.ClickException(f"no study {uid} on this box; 'appliance studies ls' lists them")
     if as_json:
-        _emit_json(study)
+        emit_json(study)
         return
     click.echo(f"Study      {study['study_uid']}")
     click.echo(
@@ -224,7 +171,7 @@ def studies_show(obj: Context, uid: str, as_json: bool) -> None:
     )
     click.echo(
         f"State      {study['state']}"
-        + (f" since {_when(study['completed_at'])}" if study["completed_at"] else "")
+        + (f" since {when(study['completed_at'])}" if study["completed_at"] else "")
     )
     for s in study["series"]:
         size = sum(i["size"] for i in s["instances"])
@@ -244,7 +191,7 @@ def status(obj: Context, as_json: bool) -> None:
 
     report = collect(obj.db(), obj.config)
     if as_json:
-        _emit_json(report)
+        emit_json(report)
         return
     for name in ("dicom", "devices", "web"):
         role = report["roles"].get(name)
@@ -273,6 +220,16 @@ def status(obj: Context, as_json: bool) -> None:
         f"disk    {d['free'] / 1e9:.1f} GB free of {d['total'] / 1e9:.1f} GB "
         f"(reserve {d['reserve'] / 1e9:.1f} GB)"
     )
+
+
+def _register() -> None:
+    """Command groups that live in their own modules."""
+    from appliance.cli.worklist_cmds import worklist
+
+    cli.add_command(worklist)
+
+
+_register()
 
 
 def main() -> None:

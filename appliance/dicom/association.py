@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,7 +40,14 @@ from appliance.dicom.pdu import (
     p_data_pdus,
     set_waits,
 )
-from appliance.dicom.services import DatasetSink, MessageService, Outgoing, Peer, StreamService
+from appliance.dicom.services import (
+    DatasetSink,
+    MessageService,
+    Outgoing,
+    Peer,
+    Reply,
+    StreamService,
+)
 from appliance.dicom.store_service import ConnectionFactory
 from appliance.storage.index import Associations
 
@@ -320,15 +329,63 @@ class AssociationHandler:
                 assert self.peer is not None
                 service.response_received(self.peer, key, request)
                 return
+        if field == cmd.CommandField.C_CANCEL_RQ:
+            return  # for a request already answered in full: nothing left to stop
         handler = self.deps.messages.get(field)
         if handler is None:
             raise ProtocolViolation(f"unsupported DIMSE command 0x{field:04x}")
         assert self.peer is not None
         replies, outgoing = handler.handle(self.peer, request, context, dataset)
-        for reply in replies:
-            self._send_message(context, reply.command, reply.dataset)
+        if isinstance(replies, list):
+            for reply in replies:
+                self._send_message(context, reply.command, reply.dataset)
+        else:
+            self._send_cancellable(request, context, iter(replies))
         for item in outgoing:
             self._send_request(handler, item)
+
+    def _send_cancellable(
+        self, request: cmd.Command, context: AcceptedContext, replies: Iterator[Reply]
+    ) -> None:
+        """Send replies one by one; a C-CANCEL from the peer ends them with Cancel (FE00)."""
+        try:
+            for reply in replies:
+                if self._cancel_arrived(request.message_id):
+                    cancel = cmd.response(request, cmd.CommandField(request.field | 0x8000), 0xFE00)
+                    self._send_message(context, cancel, None)
+                    log.info("request %d cancelled by the peer", request.message_id)
+                    return
+                self._send_message(context, reply.command, reply.dataset)
+        finally:
+            close = getattr(replies, "close", None)
+            if close is not None:
+                close()
+
+    def _cancel_arrived(self, message_id: int) -> bool:
+        """Whether the peer has sent a C-CANCEL for `message_id` (never waits)."""
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        if not readable:
+            return False
+        buffer = bytearray()
+        while True:
+            pdu_type, body = self.reader.read()
+            if pdu_type == PduType.ABORT:
+                raise Aborted("the peer aborted the association")
+            if pdu_type != PduType.P_DATA_TF:
+                raise ProtocolViolation(f"PDU type {pdu_type} while a request is answered")
+            for _, is_command, last, data in iter_pdvs(body):
+                if not is_command:
+                    raise ProtocolViolation("a dataset arrived while a request is answered")
+                buffer += data
+                if last:
+                    try:
+                        request = cmd.decode(buffer)
+                    except cmd.CommandError as exc:
+                        raise ProtocolViolation(str(exc)) from exc
+                    if request.field != cmd.CommandField.C_CANCEL_RQ:
+                        # Asynchronous operations are not negotiated: one request at a time.
+                        raise ProtocolViolation("a new request arrived before the last was done")
+                    return request.get_int(cmd.RESPONDED_TO) == message_id
 
     def _send_request(self, service: MessageService, item: Outgoing) -> None:
         message_id = self.next_message_id

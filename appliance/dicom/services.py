@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,11 +55,15 @@ class StreamService(Protocol):
 
 
 class MessageService(Protocol):
-    """A service answering whole messages (C-ECHO, N-ACTION)."""
+    """A service answering whole messages (C-ECHO, C-FIND, N-ACTION, N-CREATE, N-SET).
+
+    Replies may be a lazy iterator (C-FIND): the association sends each as it comes and
+    stops early when the peer sends a C-CANCEL for the request.
+    """
 
     def handle(
         self, peer: Peer, command: Command, context: AcceptedContext, dataset: bytes | None
-    ) -> tuple[list[Reply], list[Outgoing]]: ...
+    ) -> tuple[Iterable[Reply], list[Outgoing]]: ...
 
     def response_received(self, peer: Peer, key: int, command: Command) -> None: ...
 

@@ -22,6 +22,8 @@ from appliance.dicom.limit import SharedLimit
 from appliance.dicom.negotiation import Policy
 from appliance.dicom.store_service import ConnectionFactory, StoreService
 from appliance.dicom.syntaxes import (
+    EXPLICIT_LE,
+    IMPLICIT_LE,
     STORAGE_COMMITMENT_PUSH,
     UNCOMPRESSED,
     VERIFICATION,
@@ -30,6 +32,7 @@ from appliance.dicom.syntaxes import (
 )
 from appliance.logsetup import configure_logging
 from appliance.storage.layout import DataLayout
+from appliance.worklist.find_service import MODALITY_WORKLIST_FIND, WorklistFindService
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ def supported_contexts(config: KilnConfig) -> dict[str, tuple[str, ...]]:
     supported = {uid: storage_ts for uid in storage_classes(config.storage.extra_sop_classes)}
     supported[VERIFICATION] = UNCOMPRESSED
     supported[STORAGE_COMMITMENT_PUSH] = UNCOMPRESSED
+    # Answers are written little endian only (worklist/answer.py); every SCU offers one.
+    supported[MODALITY_WORKLIST_FIND] = (IMPLICIT_LE, EXPLICIT_LE)
     return supported
 
 
@@ -66,6 +71,7 @@ def build_deps(
         messages={
             cmd.CommandField.C_ECHO_RQ: EchoService(),
             cmd.CommandField.N_ACTION_RQ: commitment,
+            cmd.CommandField.C_FIND_RQ: WorklistFindService(config.worklist, connections),
         },
         stopping=stopping,
         abort_now=abort_now,
