@@ -193,6 +193,8 @@ def write_config(
         "dicom": {"bind": "127.0.0.1", "port": port, "shutdown_grace": 5.0},
         "storage": {"reserve_mb": 0, "study_idle_seconds": 2.0},
         "web": {"bind": "127.0.0.1", "port": web_port},
+        # Every test box gets its own HL7 port: boxes run side by side.
+        "hl7": {"bind": "127.0.0.1", "port": free_port()},
     }
     for name, values in (overrides or {}).items():
         sections.setdefault(name, {}).update(values)
