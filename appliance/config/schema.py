@@ -215,6 +215,9 @@ class WebSection(Strict):
     bind: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     session_secret: SecretStr = SecretStr("change-me")
+    # Bearer token for API writes (worklist items) until the web login exists; empty
+    # refuses every write.
+    api_token: SecretStr = SecretStr("")
 
 
 class LoggingSection(Strict):

@@ -14,6 +14,7 @@ from appliance.db.database import connect
 from appliance.status import collect
 from appliance.storage.queries import StudyQueries
 from appliance.storage.uids import InvalidUID, check_uid
+from appliance.web.worklist_api import worklist_router
 
 
 def create_app(config: KilnConfig) -> FastAPI:
@@ -45,4 +46,5 @@ def create_app(config: KilnConfig) -> FastAPI:
             raise HTTPException(status_code=404, detail=f"no study {uid} on this box")
         return found
 
+    app.include_router(worklist_router(config, db))
     return app
