@@ -120,3 +120,26 @@ def send_commitment_report(
     finally:
         if assoc.is_established:
             assoc.release()
+
+
+def find(
+    target: Target, calling: str, dicom: DicomSection, sop_class: str, query: Any
+) -> list[Any]:
+    """C-FIND; every pending identifier, or ScuError when the query does not succeed."""
+    ae = _ae(calling, dicom)
+    ae.add_requested_context(sop_class, list(UNCOMPRESSED))
+    assoc = _associate(ae, target)
+    found: list[Any] = []
+    try:
+        for status, identifier in assoc.send_c_find(query, sop_class):
+            if not status or "Status" not in status:
+                raise ScuError(f"{target.ae_title} did not answer the C-FIND in time")
+            code = int(status.Status)
+            if code in (0xFF00, 0xFF01):
+                found.append(identifier)
+            elif code != 0:
+                raise ScuError(f"{target.ae_title} answered the C-FIND with 0x{code:04X}")
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return found

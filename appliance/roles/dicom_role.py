@@ -27,6 +27,7 @@ from appliance.storage.completeness import mark_complete
 from appliance.storage.index import Associations, Index
 from appliance.storage.layout import DataLayout
 from appliance.storage.reconcile import reconcile
+from appliance.worklist.upstream import UpstreamCache
 
 log = logging.getLogger(__name__)
 ROLE = "dicom"
@@ -61,6 +62,8 @@ class DicomRole:
         self.counts: SynchronizedArray[int] = self.ctx.Array("i", config.dicom.workers)
         self.workers: list[BaseProcess | None] = [None] * config.dicom.workers
         self.started_at = time.time()
+        upstream = config.worklist.upstream
+        self.upstream = UpstreamCache(upstream, config.dicom, self.layout) if upstream else None
         self.backoff = Backoff(
             config.commitment.retry_initial_seconds,
             config.commitment.retry_max_seconds,
@@ -135,6 +138,8 @@ class DicomRole:
         outbox = threading.Thread(target=self._outbox_loop, name="outbox")
         housekeeping.start()
         outbox.start()
+        if self.upstream is not None:
+            self.upstream.start()
         try:
             while not self.stop.wait(0.5):
                 for number, process in enumerate(self.workers):
@@ -142,6 +147,8 @@ class DicomRole:
                         self._recover_worker(number, process)
                         self._start_worker(number, listener)
         finally:
+            if self.upstream is not None:
+                self.upstream.stop()
             self._shutdown(listener)
             housekeeping.join()
             outbox.join()
@@ -191,6 +198,7 @@ class DicomRole:
                             "ae_titles": list(self.config.dicom.ae_titles),
                             "workers": sum(1 for p in self.workers if p and p.is_alive()),
                             "open_associations": SharedLimit.total(self.counts),
+                            **self._upstream_detail(),
                         },
                     )
                 except Exception:
@@ -198,6 +206,19 @@ class DicomRole:
                 self.stop.wait(1.0)
         finally:
             conn.close()
+
+    def _upstream_detail(self) -> dict[str, Any]:
+        if self.upstream is None:
+            return {}
+        state = self.upstream.state
+        return {
+            "upstream_worklist": {
+                "ae_title": self.upstream.config.ae_title,
+                "last_success": state.last_success,
+                "last_error": state.last_error,
+                "items": state.items,
+            }
+        }
 
     def _outbox_loop(self) -> None:
         conn = connect(self.layout.root)
