@@ -27,6 +27,7 @@ from appliance.storage.completeness import mark_complete
 from appliance.storage.index import Associations, Index
 from appliance.storage.layout import DataLayout
 from appliance.storage.reconcile import reconcile
+from appliance.worklist.mllp import Hl7OrderListener
 from appliance.worklist.upstream import UpstreamCache
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ class DicomRole:
         self.started_at = time.time()
         upstream = config.worklist.upstream
         self.upstream = UpstreamCache(upstream, config.dicom, self.layout) if upstream else None
+        # [hl7] has no time-out key of its own: a sender stalled mid-message gets the DICOM one.
+        timeout = config.dicom.network_timeout
+        self.hl7 = (
+            Hl7OrderListener(config.hl7, self.layout.root, read_timeout=timeout)
+            if config.hl7.enabled
+            else None
+        )
         self.backoff = Backoff(
             config.commitment.retry_initial_seconds,
             config.commitment.retry_max_seconds,
@@ -140,6 +148,8 @@ class DicomRole:
         outbox.start()
         if self.upstream is not None:
             self.upstream.start()
+        if self.hl7 is not None:
+            self.hl7.start()
         try:
             while not self.stop.wait(0.5):
                 for number, process in enumerate(self.workers):
@@ -147,6 +157,8 @@ class DicomRole:
                         self._recover_worker(number, process)
                         self._start_worker(number, listener)
         finally:
+            if self.hl7 is not None:
+                self.hl7.stop()
             if self.upstream is not None:
                 self.upstream.stop()
             self._shutdown(listener)
