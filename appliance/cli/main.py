@@ -224,9 +224,13 @@ def status(obj: Context, as_json: bool) -> None:
 
 def _register() -> None:
     """Command groups that live in their own modules."""
+    from appliance.cli.mpps_cmds import mpps
+    from appliance.cli.outbox_cmds import outbox
     from appliance.cli.worklist_cmds import worklist
 
     cli.add_command(worklist)
+    cli.add_command(mpps)
+    cli.add_command(outbox)
 
 
 _register()

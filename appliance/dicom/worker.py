@@ -31,6 +31,8 @@ from appliance.dicom.syntaxes import (
     storage_transfer_syntaxes,
 )
 from appliance.logsetup import configure_logging
+from appliance.mpps import MPPS_SOP_CLASS
+from appliance.mpps.service import MppsService
 from appliance.storage.layout import DataLayout
 from appliance.worklist.find_service import MODALITY_WORKLIST_FIND, WorklistFindService
 
@@ -44,6 +46,7 @@ def supported_contexts(config: KilnConfig) -> dict[str, tuple[str, ...]]:
     supported[STORAGE_COMMITMENT_PUSH] = UNCOMPRESSED
     # Answers are written little endian only (worklist/answer.py); every SCU offers one.
     supported[MODALITY_WORKLIST_FIND] = (IMPLICIT_LE, EXPLICIT_LE)
+    supported[MPPS_SOP_CLASS] = UNCOMPRESSED
     return supported
 
 
@@ -62,6 +65,7 @@ def build_deps(
     commitment = CommitmentService(
         config, layout, connections, lambda: connect(layout.root, durable=True)
     )
+    mpps = MppsService(config, lambda: connect(layout.root, durable=True))
     return AcceptorDeps(
         dicom=config.dicom,
         policy=Policy(config.dicom, supported_contexts(config)),
@@ -72,6 +76,8 @@ def build_deps(
             cmd.CommandField.C_ECHO_RQ: EchoService(),
             cmd.CommandField.N_ACTION_RQ: commitment,
             cmd.CommandField.C_FIND_RQ: WorklistFindService(config.worklist, connections),
+            cmd.CommandField.N_CREATE_RQ: mpps,
+            cmd.CommandField.N_SET_RQ: mpps,
         },
         stopping=stopping,
         abort_now=abort_now,

@@ -21,6 +21,8 @@ from appliance.dicom.commitment_service import KIND as COMMITMENT_KIND
 from appliance.dicom.limit import SharedLimit
 from appliance.dicom.scu import ScuError, Target, send_commitment_report
 from appliance.dicom.worker import worker_main
+from appliance.mpps.completion import complete_by_mpps
+from appliance.mpps.relay import MppsRelay
 from appliance.outbox.queue import Backoff, Outbox
 from appliance.roles.heartbeat import beat, stopped
 from appliance.storage.completeness import mark_complete
@@ -144,8 +146,11 @@ class DicomRole:
             self._start_worker(number, listener)
         housekeeping = threading.Thread(target=self._housekeeping, name="housekeeping")
         outbox = threading.Thread(target=self._outbox_loop, name="outbox")
+        relay = MppsRelay(self.config, lambda: connect(self.layout.root))
+        mpps_relay = threading.Thread(target=relay.run, args=(self.stop,), name="mpps-relay")
         housekeeping.start()
         outbox.start()
+        mpps_relay.start()
         if self.upstream is not None:
             self.upstream.start()
         if self.hl7 is not None:
@@ -164,6 +169,7 @@ class DicomRole:
             self._shutdown(listener)
             housekeeping.join()
             outbox.join()
+            mpps_relay.join()
         return 0
 
     def _shutdown(self, listener: socket.socket) -> None:
@@ -199,6 +205,8 @@ class DicomRole:
                 try:
                     for study in mark_complete(conn, self.config.storage.study_idle_seconds):
                         log.info("study %s is complete", study)
+                    for study in complete_by_mpps(conn):
+                        log.info("study %s is complete: its MPPS instances have all arrived", study)
                     checkpoint(conn)
                     beat(
                         conn,
