@@ -1,18 +1,24 @@
 """HL7 orders over MLLP against a running box, sent with python-hl7's MLLPClient: new, update
 and cancel land in the worklist; bad messages get a NAK and store nothing; framing holds across
-TCP segments; oversized and stalled messages are cut off; the role stops promptly."""
+TCP segments; oversized and stalled messages are cut off; the role stops promptly. The last
+tests drive the order service in process: a database failure midway, an MPPS status kept."""
 
 from __future__ import annotations
 
 import signal
 import socket
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import hl7  # type: ignore[import-untyped]
+import pytest
 from hl7.client import MLLPClient  # type: ignore[import-untyped]
 
+from appliance.db.database import connect, migrate
+from appliance.worklist.mllp import OrderService, frame
 from appliance.worklist.store import StoredItem, WorklistStore
 from tests.conftest import Box, free_port, wait_for
 
@@ -257,3 +263,53 @@ def test_framing_across_segments_stalls_and_a_prompt_stop(
     assert idle.socket.recv(1) == b""  # the listener closed it on the way out
     idle.close()
     assert rows(box) == 4
+
+
+# -- the service in process: the transaction and the status across updates -----------------------
+@pytest.fixture
+def orders(tmp_path: Path) -> Iterator[OrderService]:
+    migrate(tmp_path)
+    conn = connect(tmp_path)
+    yield OrderService(WorklistStore(conn), "latin-1")
+    conn.close()
+
+
+def answer(orders: OrderService, message: str) -> tuple[str, str, str]:
+    return msa(ack_of(frame(orders.handle(message.encode("latin-1")))))
+
+
+def test_a_database_failure_midway_leaves_nothing_and_answers_ae(
+    orders: OrderService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two = (
+        order("NW", "TX", control_id="T1")
+        + "\r"
+        + "\r".join(order("NW", "TX", control_id="T1", set_id="2").split("\r")[3:])
+    )
+    real_write = orders.store._write
+    calls: list[int] = []
+
+    def failing_write(*args: Any) -> tuple[int, bool]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_write(*args)
+
+    monkeypatch.setattr(orders.store, "_write", failing_write)
+    code, _control, reason = answer(orders, two)
+    assert code == "AE" and "disk I/O error" in reason
+    assert len(calls) == 2  # the first item was written, then rolled back
+    assert orders.store.conn.execute("SELECT count(*) FROM worklist_items").fetchone()[0] == 0
+    assert not orders.store.conn.in_transaction
+
+
+def test_an_update_keeps_the_step_status_mpps_set(orders: OrderService) -> None:
+    assert answer(orders, order("NW", "ST", control_id="S1"))[0] == "AA"
+    item = orders.store.get("hl7:ST:1")
+    assert item is not None
+    orders.store.set_status(item.id, "STARTED")
+    changed = order("XO", "ST", control_id="S2", description="CT Chest")
+    assert answer(orders, changed)[0] == "AA"
+    after = orders.store.get("hl7:ST:1")
+    assert after is not None and after.status == "STARTED"
+    assert after.item["RequestedProcedureDescription"] == "CT Chest"

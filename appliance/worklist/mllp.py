@@ -31,7 +31,7 @@ from appliance.worklist.hl7_orders import (
     parse_orders,
     read_header,
 )
-from appliance.worklist.item import Item, step_of
+from appliance.worklist.item import Item, normalise, step_of
 from appliance.worklist.store import StoredItem, WorklistStore
 
 log = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ class OrderService:
             return item, existing.key
         item = copy.deepcopy(order.item)
         if existing is None:
-            return item, order.keys[0]
+            return normalise(item), order.keys[0]  # generated UIDs are known for the log
         # A changed order keeps what was generated for it and how far the step has got.
         old, step = existing.item, step_of(item)
         for name in ("StudyInstanceUID", "RequestedProcedureID"):
@@ -388,7 +388,7 @@ class OrderService:
         if order.action is Action.NEW and status == "CANCELED":
             status = "SCHEDULED"  # ordered again after a cancel
         step["ScheduledProcedureStepStatus"] = status
-        return item, existing.key
+        return normalise(item), existing.key
 
 
 class Hl7OrderListener:
