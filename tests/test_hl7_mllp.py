@@ -1,7 +1,7 @@
 """HL7 orders over MLLP against a running box, sent with python-hl7's MLLPClient: new, update
 and cancel land in the worklist; bad messages get a NAK and store nothing; framing holds across
 TCP segments; oversized and stalled messages are cut off; the role stops promptly. The last
-tests drive the order service in process: a database failure midway, an MPPS status kept."""
+tests run in process: a database failure midway, an MPPS status kept, the MLLP deframer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from hl7.client import MLLPClient  # type: ignore[import-untyped]
 
 from appliance.db.database import connect, migrate
-from appliance.worklist.mllp import OrderService, frame
+from appliance.worklist.mllp import Deframer, FrameTooLarge, OrderService, frame
 from appliance.worklist.store import StoredItem, WorklistStore
 from tests.conftest import Box, free_port, wait_for
 
@@ -313,3 +313,22 @@ def test_an_update_keeps_the_step_status_mpps_set(orders: OrderService) -> None:
     after = orders.store.get("hl7:ST:1")
     assert after is not None and after.status == "STARTED"
     assert after.item["RequestedProcedureDescription"] == "CT Chest"
+
+
+def test_deframer_splits_joins_skips_noise_and_bounds_size() -> None:
+    one, two = b"MSH|first", b"MSH|second"
+    stream = b"\r\n" + START + one + END + b"noise" + START + two + END
+    byte_by_byte = Deframer(100)
+    got = [f for i in range(len(stream)) for f in byte_by_byte.feed(stream[i : i + 1])]
+    assert got == [one, two] and not byte_by_byte.in_frame
+    assert Deframer(100).feed(stream) == [one, two]
+    restarted = Deframer(100)
+    assert restarted.feed(START + b"MSH|cut off" + START + two + END) == [two]
+
+    endless = Deframer(100)
+    assert endless.feed(START + b"MSH|" + b"x" * 96) == [] and endless.in_frame
+    with pytest.raises(FrameTooLarge) as caught:
+        endless.feed(b"y")
+    assert caught.value.head.startswith(b"MSH|xxx")
+    with pytest.raises(FrameTooLarge):
+        Deframer(100).feed(START + b"z" * 101 + END)
