@@ -167,7 +167,7 @@ def import_(obj: Context, file: Path, fmt: str) -> None:
     text = file.read_text(encoding="utf-8-sig")
     try:
         entries = parse_csv(text) if fmt == "csv" else parse_json(text)
+        count = WorklistStore(obj.db()).put_many(entries, source="import")
     except ItemError as exc:
         raise click.ClickException(f"{file}: nothing was imported: {exc}") from None
-    count = WorklistStore(obj.db()).put_many(entries, source="import")
     click.echo(f"Imported {count} worklist item(s) from {file}.")

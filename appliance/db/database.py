@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -42,6 +44,25 @@ def connect(
     if not checkpoints:
         conn.execute("PRAGMA wal_autocheckpoint=0")
     return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All or nothing on an autocommit connection; inside another transaction, its part.
+
+    `with conn:` does not begin a transaction when isolation_level is None (as here), so
+    writes that must land together use this.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:

@@ -60,10 +60,9 @@ def worklist_router(
     ) -> dict[str, Any]:
         """One item or a list; all are stored or none. A `key` replaces an earlier item."""
         try:
-            entries = parse_json(json.dumps(body))
+            count = WorklistStore(conn).put_many(parse_json(json.dumps(body)), source="rest")
         except ItemError as exc:
             raise HTTPException(422, f"nothing was stored: {exc}") from None
-        count = WorklistStore(conn).put_many(entries, source="rest")
         return {"stored": count}
 
     @router.delete("/{ident}", dependencies=[Depends(writer)])

@@ -24,6 +24,12 @@ _LONG_VRS = frozenset(
     {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
 )
 _ITEM = 0xE000
+# Universal sequence matching returns whole items: their keys, made once.
+_WHOLE = {k: Key(TAGS[k], k, VRS[k]) for k in TAGS}
+
+
+def _tag(key: Key) -> int:
+    return key.tag
 
 
 def codec_for(charset: str) -> str:
@@ -85,8 +91,7 @@ class AnswerEncoder:
 
     def _whole(self, item: Item) -> bytes:
         """Universal sequence matching: every attribute of the stored item."""
-        keys = sorted((Key(TAGS[k], k, VRS[k]) for k in item), key=lambda k: k.tag)
-        return self._keys(keys, item)
+        return self._keys(sorted((_WHOLE[k] for k in item), key=_tag), item)
 
     def encode(self, keys: list[Key], item: Item, *, wants_charset: bool) -> bytes:
         head = b""

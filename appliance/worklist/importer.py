@@ -1,5 +1,8 @@
 """Worklist items from files: a JSON list of items, or CSV with one step per row.
 
+Parsing only: the store checks every item inside one transaction, so a file with one bad
+item stores nothing.
+
 CSV headers are DICOM keywords; Scheduled Procedure Step keywords (Modality,
 ScheduledStationAETitle, ScheduledProcedureStepStartDate, ...) go into the step, the rest
 into the item. An optional `key` column names the item for later updates. Code sequences
@@ -15,7 +18,7 @@ import json
 from typing import Any
 
 from appliance.worklist.attributes import SPS, SPS_ITEM, TOP_LEVEL
-from appliance.worklist.item import Item, ItemError, normalise
+from appliance.worklist.item import Item, ItemError
 
 Entry = tuple[Item, str | None]
 _CODES = {
@@ -55,23 +58,11 @@ def _from_row(row: dict[str, str], where: str) -> Entry:
     return item, key
 
 
-def _checked(entries: list[Entry]) -> list[Entry]:
-    """Every item is checked before any is stored, so a bad file changes nothing."""
-    checked = []
-    for number, (item, key) in enumerate(entries, start=1):
-        try:
-            checked.append((normalise(item), key))
-        except ItemError as exc:
-            raise ItemError(f"item {number}: {exc}") from None
-    return checked
-
-
 def parse_csv(text: str) -> list[Entry]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise ItemError("the CSV file has no header row")
-    entries = [_from_row(row, f"row {n}") for n, row in enumerate(reader, start=2)]
-    return _checked(entries)
+    return [_from_row(row, f"row {n}") for n, row in enumerate(reader, start=2)]
 
 
 def parse_json(text: str) -> list[Entry]:
@@ -90,4 +81,4 @@ def parse_json(text: str) -> list[Entry]:
         item = dict(raw)
         key = item.pop("key", None)
         entries.append((item, str(key) if key else None))
-    return _checked(entries)
+    return entries

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.worklist.item import FINISHED, Item, default_key, normalise, step_of
+from appliance.db.database import transaction
+from appliance.worklist.item import FINISHED, Item, ItemError, default_key, normalise, step_of
 
 _SELECT = "SELECT id, item_key, source, status, item, created_at, updated_at FROM worklist_items"
 
@@ -106,7 +107,7 @@ class WorklistStore:
         item = normalise(raw)
         key = key or default_key(item)
         now = time.time()
-        with self.conn:
+        with transaction(self.conn):
             item_id, created = self._write(item, source, key, now)
         stored = self.get(item_id)
         assert stored is not None
@@ -116,18 +117,21 @@ class WorklistStore:
         """Add or replace many items in one transaction: all are stored or none."""
         now = time.time()
         count = 0
-        with self.conn:
+        with transaction(self.conn):
             for raw, key in raws:
-                item = normalise(raw)
-                self._write(item, source, key or default_key(item), now)
                 count += 1
+                try:
+                    item = normalise(raw)
+                except ItemError as exc:
+                    raise ItemError(f"item {count}: {exc}") from None
+                self._write(item, source, key or default_key(item), now)
         return count
 
     def replace_source(self, raws: Iterable[tuple[Item, str | None]], *, source: str) -> int:
         """Make `source`'s items exactly these (an upstream cache refresh), atomically."""
         now = time.time()
         keys: list[str] = []
-        with self.conn:
+        with transaction(self.conn):
             for raw, given in raws:
                 item = normalise(raw)
                 key = given or default_key(item)
@@ -153,7 +157,7 @@ class WorklistStore:
         if stored is None:
             return
         step_of(stored.item)["ScheduledProcedureStepStatus"] = status
-        with self.conn:
+        with transaction(self.conn):
             self.conn.execute(
                 "UPDATE worklist_items SET status = ?, item = ?, updated_at = ? WHERE id = ?",
                 (
@@ -165,7 +169,7 @@ class WorklistStore:
             )
 
     def remove(self, ident: str) -> bool:
-        with self.conn:
+        with transaction(self.conn):
             cursor = self.conn.execute(
                 "DELETE FROM worklist_items WHERE item_key = ? OR CAST(id AS TEXT) = ?",
                 (ident, ident),
@@ -218,12 +222,22 @@ class WorklistStore:
         return _row(row) if row else None
 
     def candidates(self, prefilter: Prefilter) -> Iterator[tuple[int, str]]:
-        """(id, item JSON) rows that may match, in a stable order (date, time, id)."""
-        sql = "SELECT id, item FROM worklist_items"
+        """(id, item JSON) rows that may match, in a stable order (date, time, id).
+
+        Ids are sorted first and items read one by one: a hit limit then reads only the
+        items it returns, and the sort never carries the JSON.
+        """
+        sql = "SELECT id FROM worklist_items"
         if prefilter.where:
             sql += " WHERE " + " AND ".join(prefilter.where)
         sql += " ORDER BY sps_start_date, sps_start_time, id"
-        yield from self.conn.execute(sql, prefilter.params)
+        ids = [row[0] for row in self.conn.execute(sql, prefilter.params)]
+        for item_id in ids:
+            row = self.conn.execute(
+                "SELECT item FROM worklist_items WHERE id = ?", (item_id,)
+            ).fetchone()
+            if row is not None:  # removed since the ids were read
+                yield item_id, row[0]
 
     def count(self) -> dict[str, int]:
         rows = self.conn.execute(

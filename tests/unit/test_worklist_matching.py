@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from appliance.db.database import connect, migrate
 from appliance.worklist.importer import parse_csv, parse_json
 from appliance.worklist.item import ItemError, normalise
 from appliance.worklist.matching import DateTimeRange, QueryError, compile_key
+from appliance.worklist.store import WorklistStore
 
 
 @pytest.mark.parametrize(
@@ -135,14 +139,17 @@ def test_csv_import_puts_step_keys_in_the_step() -> None:
     assert item["RequestedProcedureCodeSequence"][0]["CodeMeaning"] == "CT head"
 
 
-def test_one_bad_row_refuses_the_whole_file() -> None:
+def test_one_bad_row_refuses_the_whole_file(tmp_path: Path) -> None:
     text = (
         "PatientID,PatientName,Modality,ScheduledProcedureStepStartDate\n"
         "P1,DOE^JANE,CT,20261202\n"
         "P2,DOE^JOHN,CT,tomorrow\n"
     )
+    migrate(tmp_path)
+    store = WorklistStore(connect(tmp_path))
     with pytest.raises(ItemError, match=r"item 2: .*not a date"):
-        parse_csv(text)
+        store.put_many(parse_csv(text), source="import")
+    assert store.list() == []  # the good first row was rolled back with the bad one
 
 
 def test_json_import_errors_name_the_item() -> None:
