@@ -45,6 +45,18 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
                 "open_associations": one("SELECT count(*) FROM associations WHERE state = 'open'"),
             },
             {"service": "web", "listening": True, "bind": config.web.bind, "port": config.web.port},
+            *(
+                [
+                    {
+                        "service": "hl7",
+                        "listening": bool(dicom.get("up")),
+                        "bind": config.hl7.bind,
+                        "port": config.hl7.port,
+                    }
+                ]
+                if config.hl7.enabled
+                else []
+            ),
         ],
         "counts": {
             "studies": one("SELECT count(*) FROM studies"),
@@ -53,6 +65,21 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
             "instances": one("SELECT count(*) FROM instances"),
             "bytes": one("SELECT coalesce(sum(size), 0) FROM instances"),
             "associations_total": one("SELECT count(*) FROM associations"),
+        },
+        "worklist": {
+            "scheduled": one(
+                "SELECT count(*) FROM worklist_items WHERE status NOT IN "
+                "('COMPLETED', 'DISCONTINUED', 'CANCELED')"
+            ),
+            "finished": one(
+                "SELECT count(*) FROM worklist_items WHERE status IN "
+                "('COMPLETED', 'DISCONTINUED', 'CANCELED')"
+            ),
+            "upstream": dicom.get("upstream_worklist"),
+        },
+        "mpps": {
+            state: one(f"SELECT count(*) FROM mpps WHERE state = '{state}'")  # noqa: S608 - fixed names
+            for state in ("IN PROGRESS", "COMPLETED", "DISCONTINUED")
         },
         "outbox": Outbox(conn).counts(),
         "disk": {

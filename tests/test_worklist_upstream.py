@@ -108,6 +108,7 @@ def test_upstream_items_are_cached_and_served_while_the_ris_is_down(
     process.wait(10)
     assert wait_for(lambda: "upstream worklist not refreshed" in box.log(), 30)
     assert _ids(box) == ["U1", "U2"]  # the modality keeps its worklist
+    assert wait_for(lambda: "last error: nothing listens" in box.run_cli("status").stdout, 15)
 
     (folder / "two.wl").unlink()
     start()

@@ -210,6 +210,23 @@ def status(obj: Context, as_json: bool) -> None:
         f"studies {c['studies']} ({c['studies_complete']} complete), series {c['series']}, "
         f"instances {c['instances']}, {c['bytes'] / 1e6:.1f} MB"
     )
+    w, m = report["worklist"], report["mpps"]
+    click.echo(
+        f"worklist {w['scheduled']} scheduled, {w['finished']} finished; MPPS "
+        f"{m['IN PROGRESS']} in progress, {m['COMPLETED']} completed, "
+        f"{m['DISCONTINUED']} discontinued"
+    )
+    upstream = w.get("upstream")
+    if upstream:
+        state = (
+            f"last refreshed {when(upstream['last_success'])}"
+            if upstream["last_success"]
+            else "not refreshed yet"
+        )
+        error = f"; last error: {upstream['last_error']}" if upstream["last_error"] else ""
+        click.echo(
+            f"upstream worklist {upstream['ae_title']}: {state}, {upstream['items']} item(s){error}"
+        )
     o = report["outbox"]
     click.echo(
         f"outbox  {o['pending']} pending, {o['sending']} sending, {o['failed']} failed, "

@@ -123,9 +123,12 @@ def load_config(path: Path | None) -> KilnConfig:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, SecretStr):
-        return MASK
+        return MASK if value.get_secret_value() else ""
+    if isinstance(value, BaseModel):
+        value = value.__dict__
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        # TOML has no null: an unset optional section is simply left out.
+        return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, Path):
@@ -137,8 +140,4 @@ def _plain(value: Any) -> Any:
 
 def render_config(config: KilnConfig) -> str:
     """The effective configuration as TOML, secrets masked."""
-    raw = {name: _plain(getattr(config, name).__dict__) for name in KilnConfig.model_fields}
-    raw["commitment"]["peers"] = {
-        ae: _plain(peer.__dict__) for ae, peer in config.commitment.peers.items()
-    }
-    return tomli_w.dumps(raw)
+    return tomli_w.dumps(_plain(config))
