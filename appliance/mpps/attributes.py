@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
 from appliance.dicom.command import Status
@@ -127,7 +128,7 @@ def _text(ds: Dataset, tag: int) -> str | None:
     value = ds[tag].value
     if value is None:
         return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+    if isinstance(value, (list, tuple, MultiValue)):
         return "\\".join(str(v) for v in value)
     return str(value).strip()
 
