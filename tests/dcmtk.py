@@ -444,6 +444,7 @@ class RawAssociation:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.accepted: dict[int, str] = {}
         self.peer_max_pdu = 0
+        self.last_dataset = b""
         items = _uid_item(0x10, APPLICATION_CONTEXT)
         for context_id, abstract, syntaxes in contexts:
             sub = _uid_item(0x30, abstract) + b"".join(_uid_item(0x40, ts) for ts in syntaxes)
@@ -512,22 +513,31 @@ class RawAssociation:
             self.send_pdv(context_id, part, command=False, last=last)
 
     def read_response(self) -> DimseResponse:
-        """Read one whole command (a response) from the box."""
-        command = bytearray()
-        while True:
+        """Read one whole response from the box: its command, and its dataset if it has one
+        (kept in `last_dataset`)."""
+        command, dataset = bytearray(), bytearray()
+        command_done, dataset_done = False, False
+        while not (command_done and dataset_done):
             pdu_type, body = self.read_pdu()
             if pdu_type == 0x07:
                 raise ConnectionAbortedError("the box aborted the association")
             assert pdu_type == 0x04, f"expected P-DATA-TF, got PDU type {pdu_type}"
-            offset, done = 0, False
+            offset = 0
             while offset < len(body):
                 length, _context, control = struct.unpack_from(">LBB", body, offset)
-                assert control & 0x01, "a response without a command"
-                command += body[offset + 6 : offset + 4 + length]
-                done = done or bool(control & 0x02)
+                value = body[offset + 6 : offset + 4 + length]
+                if control & 0x01:
+                    command += value
+                    if control & 0x02:
+                        command_done = True
+                        kind = parse_command(bytes(command)).get(0x00000800, b"\x01\x01")
+                        dataset_done = struct.unpack("<H", kind)[0] == 0x0101
+                else:
+                    assert command_done, "a dataset before its command"
+                    dataset += value
+                    dataset_done = bool(control & 0x02)
                 offset += 4 + length
-            if done:
-                break
+        self.last_dataset = bytes(dataset)
         elements = parse_command(bytes(command))
         status = struct.unpack("<H", elements[0x00000900])[0]
         comment = elements.get(0x00000902, b"").decode("ascii", "replace").rstrip("\x00 ")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from tests.conftest import Box, free_port, write_config
+from tests.dcmtk import IMPLICIT_LE, RawAssociation, _ui, _us, command_set
 from tests.worklist_peer import findscu
 
 DAY = "20261202"
@@ -259,3 +261,65 @@ def test_hit_limit_returns_the_earliest(box_factory: Callable[..., Box], tmp_pat
     assert result.statuses == [0xFF00] * 3 + [0x0000]
     assert _ids(result.responses) == ["P007", "P005", "P001"]  # earliest three by start
     assert "matched more than the hit limit of 3" in box.log()
+
+
+# -- raw requests DCMTK cannot send ---------------------------------------------------------
+# findscu never sends an undecodable identifier, and cancels only after a response; the
+# raw client (tests/dcmtk.py) sends exactly the bytes each case needs.
+
+MWL_FIND = "1.2.840.10008.5.1.4.31"
+
+
+def _c_find_rq(message_id: int = 1) -> bytes:
+    return command_set(
+        {
+            0x00000002: _ui(MWL_FIND),
+            0x00000100: _us(0x0020),
+            0x00000110: _us(message_id),
+            0x00000700: _us(0x0000),
+            0x00000800: _us(0x0000),
+        }
+    )
+
+
+def _c_cancel_rq(message_id: int) -> bytes:
+    return command_set(
+        {0x00000100: _us(0x0FFF), 0x00000120: _us(message_id), 0x00000800: _us(0x0101)}
+    )
+
+
+def _patient_id_query() -> bytes:
+    # (0010,0020) Patient ID, zero length, Implicit VR Little Endian
+    return struct.pack("<HHL", 0x0010, 0x0020, 0)
+
+
+def test_undecodable_identifier_is_refused_and_the_association_goes_on(wl_box: Box) -> None:
+    raw = RawAssociation(wl_box.port, [(1, MWL_FIND, [IMPLICIT_LE])])
+    raw.send_pdv(1, _c_find_rq(), command=True, last=True)
+    raw.send_dataset(1, struct.pack("<HHL", 0x0010, 0x0020, 200) + b"P0")  # length lies
+    response = raw.read_response()
+    assert (response.command_field, response.status) == (0x8020, 0xC000)
+    assert "cannot be decoded" in response.comment
+    raw.send_pdv(1, _c_find_rq(2), command=True, last=True)
+    raw.send_dataset(1, _patient_id_query())
+    statuses: list[int] = []
+    while not statuses or statuses[-1] != 0x0000:
+        statuses.append(raw.read_response().status)
+    assert len(statuses) == 7  # six unfinished steps, then Success
+    raw.release()
+
+
+def test_cancel_before_the_first_answer(wl_box: Box) -> None:
+    raw = RawAssociation(wl_box.port, [(1, MWL_FIND, [IMPLICIT_LE])])
+    # Request, identifier and cancel leave in one go: the box sees the cancel before it
+    # sends anything, so no pending response may come.
+    raw.send_pdv(1, _c_find_rq(7), command=True, last=True)
+    raw.send_dataset(1, _patient_id_query())
+    raw.send_pdv(1, _c_cancel_rq(7), command=True, last=True)
+    response = raw.read_response()
+    assert (response.command_field, response.status) == (0x8020, 0xFE00)
+    raw.send_pdv(1, _c_find_rq(8), command=True, last=True)  # the association goes on
+    raw.send_dataset(1, _patient_id_query())
+    statuses = [raw.read_response().status for _ in range(7)]
+    assert statuses == [0xFF00] * 6 + [0x0000]
+    raw.release()

@@ -17,6 +17,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from appliance.dicom.syntaxes import EXPLICIT_BE, IMPLICIT_LE
+from appliance.storage.header import HeaderError, parse_header
 from appliance.worklist.attributes import KEYWORDS, SEQUENCES, SPS, VRS
 from appliance.worklist.item import FINISHED, Item
 from appliance.worklist.matching import DateTimeRange, Predicate, QueryError, compile_key
@@ -72,6 +73,11 @@ def _text(value: Any) -> str:
 
 
 def decode_identifier(data: bytes, transfer_syntax: str) -> Dataset:
+    try:
+        # pydicom reads a short value without complaint; the receive path's walker does not.
+        parse_header(data, transfer_syntax, complete=True)
+    except HeaderError as exc:
+        raise IdentifierError(f"the identifier cannot be decoded: {exc}") from None
     try:
         dataset = read_dataset(
             BytesIO(data),
