@@ -9,9 +9,7 @@ item's status follows the step either way.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
 
 from pydicom.dataset import Dataset
 
@@ -19,7 +17,6 @@ from appliance.config.schema import MppsCheck, MppsSection
 from appliance.dicom.command import Status
 from appliance.mpps.attributes import scheduled_keys, study_id
 from appliance.mpps.refused import Refused
-from appliance.worklist.item import step_of
 from appliance.worklist.store import WorklistStore
 from statemachines.mpps import MppsState
 
@@ -84,20 +81,7 @@ def matched_items(conn: sqlite3.Connection, ds: Dataset, check: MppsCheck) -> li
 
 
 def follow(conn: sqlite3.Connection, item_ids: list[int], state: MppsState) -> None:
-    """Set the items' SPS status in the caller's transaction.
-
-    WorklistStore.set_status commits on its own (`with conn`), which would split the MPPS
-    request in two; this writes the same column and item JSON inside ours.
-    """
-    status = SPS_STATUS[state]
-    now = time.time()
+    """Set the items' SPS status inside the caller's transaction (the store joins it)."""
+    store = WorklistStore(conn)
     for item_id in item_ids:
-        row = conn.execute("SELECT item FROM worklist_items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            continue  # removed from the worklist since
-        item = json.loads(row[0])
-        step_of(item)["ScheduledProcedureStepStatus"] = status
-        conn.execute(
-            "UPDATE worklist_items SET status = ?, item = ?, updated_at = ? WHERE id = ?",
-            (status, json.dumps(item, ensure_ascii=False, sort_keys=True), now, item_id),
-        )
+        store.set_status(item_id, SPS_STATUS[state])  # an item removed since is skipped

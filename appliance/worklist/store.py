@@ -152,12 +152,15 @@ class WorklistStore:
         return len(keys)
 
     def set_status(self, item_id: int, status: str) -> None:
-        """Follow the step's progress (MPPS, HL7 cancel): column and item stay in step."""
-        stored = self.get(item_id)
-        if stored is None:
-            return
-        step_of(stored.item)["ScheduledProcedureStepStatus"] = status
+        """Follow the step's progress (MPPS, HL7 cancel): column and item stay in step.
+
+        Inside a caller's transaction (an MPPS request) this is part of it.
+        """
         with transaction(self.conn):
+            stored = self.get(item_id)
+            if stored is None:
+                return  # removed from the worklist since
+            step_of(stored.item)["ScheduledProcedureStepStatus"] = status
             self.conn.execute(
                 "UPDATE worklist_items SET status = ?, item = ?, updated_at = ? WHERE id = ?",
                 (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.db.database import connect, migrate
+from appliance.db.database import _migrations, connect, migrate
 from appliance.outbox.queue import Backoff, Outbox
 from appliance.storage.completeness import mark_complete
 from appliance.storage.header import InstanceHeader
@@ -22,11 +22,13 @@ def conn(tmp_path: Path) -> sqlite3.Connection:
 
 
 def test_migrations_are_numbered_and_idempotent(tmp_path: Path) -> None:
-    assert migrate(tmp_path) == 1
-    assert migrate(tmp_path) == 1
+    numbers = [number for number, _, _ in _migrations()]
+    assert numbers == list(range(1, len(numbers) + 1))  # no gap, no duplicate
+    assert migrate(tmp_path) == numbers[-1]
+    assert migrate(tmp_path) == numbers[-1]
     c = connect(tmp_path)
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [r[0] for r in c.execute("SELECT version FROM schema_migrations")] == [1]
+    assert [r[0] for r in c.execute("SELECT version FROM schema_migrations")] == numbers
 
 
 def test_backoff_doubles_up_to_the_maximum() -> None:
