@@ -32,7 +32,7 @@ class Target:
     ae_title: str
 
 
-def _ae(calling: str, dicom: DicomSection) -> AE:
+def make_ae(calling: str, dicom: DicomSection) -> AE:
     ae = AE(ae_title=calling)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
@@ -57,7 +57,7 @@ def _reachable(target: Target, timeout: float) -> None:
         raise ScuError(f"{where} cannot be reached ({exc.strerror or exc})") from None
 
 
-def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
+def associate(ae: AE, target: Target, **kwargs: Any) -> Any:
     _reachable(target, ae.acse_timeout or 30.0)
     started = time.monotonic()
     assoc = ae.associate(target.host, target.port, ae_title=target.ae_title, **kwargs)
@@ -85,9 +85,9 @@ def _associate(ae: AE, target: Target, **kwargs: Any) -> Any:
 
 def echo(target: Target, calling: str, dicom: DicomSection) -> int:
     """C-ECHO; returns the status; raises ScuError with a plain sentence otherwise."""
-    ae = _ae(calling, dicom)
+    ae = make_ae(calling, dicom)
     ae.add_requested_context(VERIFICATION)
-    assoc = _associate(ae, target)
+    assoc = associate(ae, target)
     try:
         status = assoc.send_c_echo()
         if not status or "Status" not in status:
@@ -102,10 +102,10 @@ def send_commitment_report(
     payload: dict[str, Any], target: Target, calling: str, dicom: DicomSection
 ) -> None:
     """N-EVENT-REPORT on a new association, the box proposing the SCP role (PS3.4 J.3.3)."""
-    ae = _ae(calling, dicom)
+    ae = make_ae(calling, dicom)
     ae.add_requested_context(STORAGE_COMMITMENT_PUSH, list(UNCOMPRESSED))
     role = build_role(STORAGE_COMMITMENT_PUSH, scu_role=False, scp_role=True)
-    assoc = _associate(ae, target, ext_neg=[role])
+    assoc = associate(ae, target, ext_neg=[role])
     try:
         status, _ = assoc.send_n_event_report(
             report_dataset(payload),
@@ -126,9 +126,9 @@ def find(
     target: Target, calling: str, dicom: DicomSection, sop_class: str, query: Any
 ) -> list[Any]:
     """C-FIND; every pending identifier, or ScuError when the query does not succeed."""
-    ae = _ae(calling, dicom)
+    ae = make_ae(calling, dicom)
     ae.add_requested_context(sop_class, list(UNCOMPRESSED))
-    assoc = _associate(ae, target)
+    assoc = associate(ae, target)
     found: list[Any] = []
     try:
         for status, identifier in assoc.send_c_find(query, sop_class):

@@ -17,7 +17,7 @@ from pynetdicom.dimse_primitives import N_CREATE, N_SET
 from pynetdicom.dsutils import encode
 
 from appliance.config.schema import DicomSection
-from appliance.dicom.scu import ScuError, Target, _ae, _associate
+from appliance.dicom.scu import ScuError, Target, associate, make_ae
 from appliance.dicom.syntaxes import EXPLICIT_BE, IMPLICIT_LE, UNCOMPRESSED
 from appliance.mpps import MPPS_SOP_CLASS
 from appliance.mpps.relay_queue import Operation, RelayMessage
@@ -42,11 +42,11 @@ def _transcode(data: bytes, source: str, target: str) -> bytes:
 class RelayLink:
     def __init__(self, target: Target, calling: str, dicom: DicomSection) -> None:
         self.target = target
-        ae = _ae(calling, dicom)
+        ae = make_ae(calling, dicom)
         # One context per syntax, so the peer can accept the very one each message came in.
         for syntax in UNCOMPRESSED:
             ae.add_requested_context(MPPS_SOP_CLASS, [syntax])
-        self.assoc: Any = _associate(ae, target)
+        self.assoc: Any = associate(ae, target)
         self.contexts = {
             str(cx.transfer_syntax[0]): int(cx.context_id)
             for cx in self.assoc.accepted_contexts
@@ -93,9 +93,14 @@ class RelayLink:
     def _exchange(self, request: N_CREATE | N_SET, context_id: int) -> Any:
         # As pynetdicom's own send_* methods: pause the association's reactor so it does not
         # take our response off the queue, send, wait up to the DIMSE timeout.
+        # (pynetdicom is pinned in pyproject: these internals are those of 3.0.4.)
         assoc = self.assoc
         assoc._reactor_checkpoint.clear()
+        deadline = time.monotonic() + 5.0
         while not assoc._is_paused:
+            if time.monotonic() > deadline or not assoc.is_established:
+                assoc._reactor_checkpoint.set()
+                raise ScuError(f"{self.target.ae_title}: the association is not responding")
             time.sleep(0.0001)
         try:
             assoc.dimse.send_msg(request, context_id)
