@@ -185,15 +185,17 @@ STARTERS: dict[str, Callable[[Path], Receiver]] = {
 
 
 ANALYSIS_MARK = "<!-- analysis: written by hand, kept by bench/receive.py -->"
+# bench/worklist.py writes its section between these markers, after the analysis.
+WORKLIST_MARK = "<!-- worklist-bench: start -->"
 
 
 def kept_analysis(out: Path) -> str:
-    """The hand-written analysis at the end of the report survives a new run."""
+    """The hand-written analysis and the worklist section at the end survive a new run."""
     if not out.exists():
         return ""
     text = out.read_text()
-    at = text.find(ANALYSIS_MARK)
-    return "" if at < 0 else "\n" + text[at:]
+    found = [at for at in (text.find(ANALYSIS_MARK), text.find(WORKLIST_MARK)) if at >= 0]
+    return "" if not found else "\n" + text[min(found) :]
 
 
 def wait_ready(rx: Receiver) -> None:
