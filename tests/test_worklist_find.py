@@ -63,6 +63,8 @@ ITEMS = [
         "P006", "DONE^DORA", "MR", "MR1", DAY, "090000", ScheduledProcedureStepStatus="COMPLETED"
     ),
     _item("P007", "LATE^LARA", "US", "US1", "20261130", "235900"),
+    _item("P008", "山田^太郎", "CT", "CT2", "20261205", "080000"),
+    _item("P009", "王^小明", "CT", "CT2", "20261205", "090000"),
 ]
 
 
@@ -78,7 +80,7 @@ def wl_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     items = root / "items.json"
     items.write_text(json.dumps(ITEMS, ensure_ascii=False))
     result = box.run_cli("worklist", "import", str(items))
-    assert "Imported 7" in result.stdout
+    assert "Imported 9" in result.stdout
     yield box
     box.stop(signal.SIGTERM)
 
@@ -150,7 +152,7 @@ def test_syngo_broad_query_returns_the_days_mr_steps_with_every_requested_key(wl
         (["SpecificCharacterSet=ISO_IR 192", "PatientName=müller*"], ["P004"]),
         ([f"{SPS}[0].ScheduledStationAETitle=MR2\\CT1"], ["P002", "P003"]),  # list of values
         ([f"{SPS}[0].ScheduledProcedureStepStartDate=-20261201"], ["P007", "P005"]),
-        ([f"{SPS}[0].ScheduledProcedureStepStartDate=20261203-"], ["P004"]),
+        ([f"{SPS}[0].ScheduledProcedureStepStartDate=20261203-"], ["P004", "P008", "P009"]),
         (
             [
                 f"{SPS}[0].ScheduledProcedureStepStartDate={DAY}",
@@ -165,7 +167,10 @@ def test_syngo_broad_query_returns_the_days_mr_steps_with_every_requested_key(wl
             ],
             ["P005", "P001", "P002", "P003", "P004"],
         ),
-        (["RequestedProcedureCodeSequence[0].CodeValue=CT01"], ["P003"]),  # sequence matching
+        (  # sequence matching
+            ["RequestedProcedureCodeSequence[0].CodeValue=CT01", "PatientID=P00?"],
+            ["P003", "P008", "P009"],
+        ),
         (["AccessionNumber=ACC-P00?", f"{SPS}[0].Modality=US"], ["P007"]),
         (["PatientID=NOBODY"], []),
         ([f"{SPS}[0].ScheduledProcedureStepStatus=COMPLETED"], ["P006"]),  # finished on request
@@ -227,6 +232,8 @@ def _query_file(path: Path, charset: str, name: bytes | str) -> Path:
         ("ISO_IR 192", "Иванов^Иван", "P005"),
         ("ISO_IR 100", "MÜLLER*", "P004"),
         ("ISO 2022 IR 144", "Иванов*", "P005"),
+        ("ISO 2022 IR 6\\ISO 2022 IR 87", "山田*", "P008"),  # Japanese Kanji, escapes
+        ("GB18030", "王^小明", "P009"),
     ],
 )
 def test_queries_in_other_character_sets(
@@ -305,7 +312,7 @@ def test_undecodable_identifier_is_refused_and_the_association_goes_on(wl_box: B
     statuses: list[int] = []
     while not statuses or statuses[-1] != 0x0000:
         statuses.append(raw.read_response().status)
-    assert len(statuses) == 7  # six unfinished steps, then Success
+    assert len(statuses) == 9  # eight unfinished steps, then Success
     raw.release()
 
 
@@ -320,6 +327,6 @@ def test_cancel_before_the_first_answer(wl_box: Box) -> None:
     assert (response.command_field, response.status) == (0x8020, 0xFE00)
     raw.send_pdv(1, _c_find_rq(8), command=True, last=True)  # the association goes on
     raw.send_dataset(1, _patient_id_query())
-    statuses = [raw.read_response().status for _ in range(7)]
-    assert statuses == [0xFF00] * 6 + [0x0000]
+    statuses = [raw.read_response().status for _ in range(9)]
+    assert statuses == [0xFF00] * 8 + [0x0000]
     raw.release()
