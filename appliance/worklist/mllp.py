@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from appliance.config.schema import Hl7Section
-from appliance.db.database import connect
+from appliance.db.database import connect, transaction
 from appliance.worklist.hl7_orders import (
     STATUS_OF,
     AckCode,
@@ -334,20 +334,11 @@ class OrderService:
 
     def apply(self, orders: list[Order]) -> list[str]:
         """Write every order of one message, or none; returns what was done, for the log."""
-        conn = self.store.conn
-        # BEGIN IMMEDIATE: the lookups below and the writes are one transaction, so an
-        # MPPS status set in between is not overwritten with an older one.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        # The lookups and the writes are one transaction (put_many joins it), so an MPPS
+        # status set in between is not overwritten with an older one.
+        with transaction(self.store.conn):
             writes = [self._plan(order) for order in orders]
-            # put_many writes inside the transaction begun above and commits it at its end.
             self.store.put_many(writes, source="hl7")
-            if conn.in_transaction:
-                conn.commit()
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
         return [
             f"{order.action.value} {key} (study {item.get('StudyInstanceUID', '')})"
             for order, (item, key) in zip(orders, writes, strict=True)
