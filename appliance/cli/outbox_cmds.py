@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from appliance.cli.context import Context, emit_json, pass_ctx, when
+from appliance.db.database import rollback
 from appliance.outbox.queue import OutboxState
 
 _LIST = (
@@ -69,7 +70,7 @@ def requeue(conn: sqlite3.Connection, item_id: int | None) -> list[int]:
         conn.execute(_REQUEUE, (time.time(), item_id, item_id))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return ids
 

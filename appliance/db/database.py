@@ -46,6 +46,13 @@ def connect(
     return conn
 
 
+def rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it does on a full disk, and a
+    second ROLLBACK would hide that error behind "no transaction is active")."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """All or nothing on an autocommit connection; inside another transaction, its part.
@@ -60,7 +67,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     conn.execute("COMMIT")
 
@@ -97,7 +104,7 @@ def migrate(data_dir: Path) -> int:
         return version
     except BaseException:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            rollback(conn)
         raise
     finally:
         conn.close()

@@ -11,6 +11,8 @@ import json
 import sqlite3
 import time
 
+from appliance.db.database import rollback
+
 _READY = (
     "SELECT m.sop_instance_uid FROM mpps m WHERE m.completion = 'waiting' {only}"
     "AND NOT EXISTS (SELECT 1 FROM mpps_instances r WHERE r.sop_instance_uid = "
@@ -66,6 +68,6 @@ def complete_by_mpps(conn: sqlite3.Connection, now: float | None = None) -> list
         completed = settle(conn, now)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return completed

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from appliance.db.database import rollback
 from appliance.outbox.queue import Backoff, Outbox
 
 KIND = "mpps-relay"
@@ -81,7 +82,7 @@ class RelayQueue:
             )
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            rollback(self.conn)
             raise
         body = json.loads(row[1])
         return RelayMessage(

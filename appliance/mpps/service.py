@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from appliance.config.schema import KilnConfig
+from appliance.db.database import rollback
 from appliance.dicom import command as cmd
 from appliance.dicom.command import CommandField, Status
 from appliance.dicom.negotiation import AcceptedContext
@@ -208,7 +209,7 @@ class MppsService:
                 state = write(conn, time.time())
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
         finally:
             conn.close()

@@ -6,6 +6,8 @@ import json
 import sqlite3
 import time
 
+from appliance.db.database import rollback
+
 
 def mark_complete(
     conn: sqlite3.Connection, idle_seconds: float, now: float | None = None
@@ -34,6 +36,6 @@ def mark_complete(
             )
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return [row[0] for row in rows]

@@ -6,6 +6,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from appliance.db.database import rollback
 from appliance.storage.header import InstanceHeader
 
 _STUDY_COLUMNS = (
@@ -140,7 +141,7 @@ class Index:
 
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         return row_id
 
