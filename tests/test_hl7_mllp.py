@@ -24,7 +24,7 @@ from tests.conftest import Box, free_port, wait_for
 
 START, END = b"\x0b", b"\x1c\x0d"
 OMI_STUDY = "1.2.826.0.1.3680043.2.1125.9.1"
-TIMEOUT = 2.0  # the box's dicom.network_timeout, which the HL7 listener uses mid-message
+TIMEOUT = 2.0  # the box's [hl7] read_timeout: how long a sender may stall mid-message
 
 
 def order(
@@ -123,8 +123,7 @@ def rows(box: Box) -> int:
 def hl7_box(box_factory: Callable[..., Box], **hl7: Any) -> Box:
     return box_factory(
         {
-            "hl7": {"port": free_port(), **hl7},
-            "dicom": {"network_timeout": TIMEOUT},
+            "hl7": {"port": free_port(), "read_timeout": TIMEOUT, **hl7},
         }
     )
 

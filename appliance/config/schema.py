@@ -169,6 +169,8 @@ class Hl7Section(Strict):
     # send Latin-1 or UTF-8 and say so in MSH-18).
     default_encoding: str = Field("latin-1", pattern=r"^(ascii|latin-1|utf-8|cp1252)$")
     max_message_bytes: int = Field(1048576, ge=1024, le=67108864)
+    # A sender that stops in the middle of a message is cut off after this long.
+    read_timeout: float = Field(30.0, gt=0, le=3600)
 
 
 class MppsCheck(StrEnum):

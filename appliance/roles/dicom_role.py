@@ -67,10 +67,8 @@ class DicomRole:
         self.started_at = time.time()
         upstream = config.worklist.upstream
         self.upstream = UpstreamCache(upstream, config.dicom, self.layout) if upstream else None
-        # [hl7] has no time-out key of its own: a sender stalled mid-message gets the DICOM one.
-        timeout = config.dicom.network_timeout
         self.hl7 = (
-            Hl7OrderListener(config.hl7, self.layout.root, read_timeout=timeout)
+            Hl7OrderListener(config.hl7, self.layout.root, read_timeout=config.hl7.read_timeout)
             if config.hl7.enabled
             else None
         )
