@@ -396,7 +396,11 @@ def start_wlmscpfs(data: Path, work: Path) -> Server:
     port = free_port()
     proc, log = spawn(wlmscpfs_argv(data / "wlm", port), work, DCMTK_ENV)
     server = Server("wlmscpfs", proc, port, WLM_AET, log, loader="one .wl file per item")
-    wait_ready(server)
+    try:
+        wait_ready(server)
+    except BaseException:
+        stop(proc)  # not yet in the caller's list of servers to stop
+        raise
     return server
 
 
@@ -416,10 +420,14 @@ def start_kiln(data: Path, work: Path, config: Path) -> Server:
     config.write_text(kiln_toml(work / "kiln-data", port))
     proc, log = spawn([str(APPLIANCE), "--config", str(config), "run", "--role", "dicom"], work)
     server = Server("kiln", proc, port, KILN_AET, log, loader="appliance worklist import")
-    wait_ready(server)  # the box has created and migrated its database
-    start = time.perf_counter()
-    import_kiln(config, data / "items.json", work)
-    server.loaded_seconds = time.perf_counter() - start
+    try:
+        wait_ready(server)  # the box has created and migrated its database
+        start = time.perf_counter()
+        import_kiln(config, data / "items.json", work)
+        server.loaded_seconds = time.perf_counter() - start
+    except BaseException:
+        stop(proc)  # not yet in the caller's list of servers to stop
+        raise
     return server
 
 
