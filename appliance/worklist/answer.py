@@ -1,13 +1,16 @@
 """C-FIND response identifiers, encoded directly from stored items.
 
 A worklist answer is small and regular (text, a few US values, nested sequences), so it is
-written straight to bytes for the negotiated little-endian transfer syntax; building a
-pydicom Dataset per response would cost more than the whole query.
+written straight to bytes for the negotiated little-endian transfer syntax. The query's
+keys are compiled once into a plan (tag headers and empty elements made in advance); each
+item then costs a dictionary lookup per key and an encode per value it has.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydicom.charset import python_encoding
@@ -17,23 +20,32 @@ from appliance.worklist.attributes import TAGS, VRS
 from appliance.worklist.item import Item
 from appliance.worklist.query import SPECIFIC_CHARACTER_SET, Key
 
-_IMPLICIT = struct.Struct("<HHI")
-_EXPLICIT_SHORT = struct.Struct("<HH2sH")
-_EXPLICIT_LONG = struct.Struct("<HH2sHI")
 _LONG_VRS = frozenset(
     {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
 )
-_ITEM = 0xE000
-# Universal sequence matching returns whole items: their keys, made once.
-_WHOLE = {k: Key(TAGS[k], k, VRS[k]) for k in TAGS}
-
-
-def _tag(key: Key) -> int:
-    return key.tag
+_ASCII_VRS = frozenset({"DA", "TM", "CS", "AE", "AS", "DS", "IS", "DT"})
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_ITEM_HEAD = struct.pack("<HH", 0xFFFE, 0xE000)
 
 
 def codec_for(charset: str) -> str:
     return "ascii" if charset == "ISO_IR 6" else python_encoding[charset]
+
+
+def _even(raw: bytes, pad: bytes = b" ") -> bytes:
+    return raw + pad if len(raw) % 2 else raw
+
+
+@dataclass(frozen=True)
+class _Step:
+    keyword: str
+    head: bytes  # tag (and VR) before the length
+    length: struct.Struct
+    empty: bytes  # the whole element with no value
+    convert: Callable[[Any], bytes] | None  # None for sequences
+    children: list[_Step] | None = None  # sequences: None returns whole items
+    checks: tuple[Callable[[Item], bool], ...] = ()
 
 
 class AnswerEncoder:
@@ -42,61 +54,76 @@ class AnswerEncoder:
     def __init__(self, transfer_syntax: str, charset: str) -> None:
         self.implicit = transfer_syntax == IMPLICIT_LE
         self.charset = charset
-        self.codec = codec_for(charset)
-
-    def _element(self, tag: int, vr: str, value: bytes) -> bytes:
-        group, number = tag >> 16, tag & 0xFFFF
-        if self.implicit:
-            return _IMPLICIT.pack(group, number, len(value)) + value
-        if vr in _LONG_VRS:
-            return _EXPLICIT_LONG.pack(group, number, vr.encode(), 0, len(value)) + value
-        return _EXPLICIT_SHORT.pack(group, number, vr.encode(), len(value)) + value
-
-    def _value(self, vr: str, value: Any) -> bytes:
-        if value is None or value == "":
-            return b""
-        if vr == "US":
-            return struct.pack("<H", int(value))
-        if vr == "UI":
-            raw = str(value).encode("ascii")
-            return raw + b"\x00" if len(raw) % 2 else raw
-        if vr in ("DA", "TM", "CS", "AE", "AS", "DS", "IS", "DT"):
-            raw = str(value).encode("ascii", "replace")
-        else:
+        codec = codec_for(charset)
+        self._convert: dict[str, Callable[[Any], bytes]] = {
+            "US": lambda v: _U16.pack(int(v)),
+            "UI": lambda v: _even(str(v).encode("ascii"), b"\x00"),
+            "ascii": lambda v: _even(str(v).encode("ascii", "replace")),
             # Characters the answer set cannot carry become '?', never an error.
-            raw = str(value).encode(self.codec, "replace")
-        return raw + b" " if len(raw) % 2 else raw
+            "text": lambda v: _even(str(v).encode(codec, "replace")),
+        }
+        self._whole: dict[tuple[str, ...], list[_Step]] = {}
 
-    def _sequence(self, key: Key, entries: list[Item]) -> bytes:
-        body = bytearray()
-        for entry in entries:
-            whole = key.children is None
-            inner = self._whole(entry) if whole else self._keys(key.children or [], entry)
-            body += _IMPLICIT.pack(0xFFFE, _ITEM, len(inner)) + inner
-        return bytes(body)
+    def _head(self, tag: int, vr: str) -> tuple[bytes, struct.Struct]:
+        tag_bytes = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+        if self.implicit:
+            return tag_bytes, _U32
+        if vr in _LONG_VRS:
+            return tag_bytes + vr.encode() + b"\x00\x00", _U32
+        return tag_bytes + vr.encode(), _U16
 
-    def _keys(self, keys: list[Key], item: Item) -> bytes:
-        out = bytearray()
-        for key in keys:
-            value = item.get(key.keyword) if key.keyword else None
-            if key.vr == "SQ":
-                entries = value if isinstance(value, list) else []
-                if key.item_checks:
-                    # Only the items that matched the query's item come back.
-                    entries = [e for e in entries if all(c(e) for c in key.item_checks)]
-                out += self._element(key.tag, "SQ", self._sequence(key, entries))
-            else:
-                out += self._element(key.tag, key.vr, self._value(key.vr, value))
-        return bytes(out)
+    def _step(self, key: Key) -> _Step:
+        head, length = self._head(key.tag, key.vr)
+        empty = head + length.pack(0)
+        if key.vr == "SQ":
+            children = None if key.children is None else self.plan(key.children)
+            return _Step(key.keyword, head, length, empty, None, children, tuple(key.item_checks))
+        kind = key.vr if key.vr in ("US", "UI") else "ascii" if key.vr in _ASCII_VRS else "text"
+        return _Step(key.keyword, head, length, empty, self._convert[kind])
 
-    def _whole(self, item: Item) -> bytes:
+    def plan(self, keys: list[Key]) -> list[_Step]:
+        """What to write for these requested keys, in tag order."""
+        return [self._step(key) for key in sorted(keys, key=lambda k: k.tag)]
+
+    def _whole_plan(self, item: Item) -> list[_Step]:
         """Universal sequence matching: every attribute of the stored item."""
-        return self._keys(sorted((_WHOLE[k] for k in item), key=_tag), item)
+        names = tuple(sorted(item))
+        plan = self._whole.get(names)
+        if plan is None:
+            plan = self.plan([Key(TAGS[k], k, VRS[k]) for k in names])
+            self._whole[names] = plan
+        return plan
 
-    def encode(self, keys: list[Key], item: Item, *, wants_charset: bool) -> bytes:
-        head = b""
+    def _write(self, plan: list[_Step], item: Item, out: list[bytes]) -> None:
+        for step in plan:
+            value = item.get(step.keyword) if step.keyword else None
+            if step.convert is None:
+                entries = value if isinstance(value, list) else []
+                if step.checks:
+                    # Only the items that matched the query's item come back.
+                    entries = [e for e in entries if all(c(e) for c in step.checks)]
+                body: list[bytes] = []
+                for entry in entries:
+                    inner: list[bytes] = []
+                    self._write(step.children or self._whole_plan(entry), entry, inner)
+                    encoded = b"".join(inner)
+                    body += (_ITEM_HEAD, _U32.pack(len(encoded)), encoded)
+                sequence = b"".join(body)
+                out += (step.head, step.length.pack(len(sequence)), sequence)
+            elif value is None or value == "":
+                out.append(step.empty)
+            else:
+                raw = step.convert(value)
+                out += (step.head, step.length.pack(len(raw)), raw)
+
+    def encode(self, plan: list[_Step], item: Item, *, wants_charset: bool) -> bytes:
+        out: list[bytes] = []
         if self.charset != "ISO_IR 6":
-            head = self._element(SPECIFIC_CHARACTER_SET, "CS", self._value("CS", self.charset))
+            head, length = self._head(SPECIFIC_CHARACTER_SET, "CS")
+            value = _even(self.charset.encode("ascii"))
+            out += (head, length.pack(len(value)), value)
         elif wants_charset:
-            head = self._element(SPECIFIC_CHARACTER_SET, "CS", b"")
-        return head + self._keys(keys, item)
+            head, length = self._head(SPECIFIC_CHARACTER_SET, "CS")
+            out += (head, length.pack(0))
+        self._write(plan, item, out)
+        return b"".join(out)

@@ -61,6 +61,7 @@ class WorklistFindService:
             peer.calling_ae, self.config.answer_charset
         )
         encoder = AnswerEncoder(context.transfer_syntax, charset.value)
+        plan = encoder.plan(query.keys)
         pending = Status.PENDING_WARNING if query.unsupported_matching else Status.PENDING
         command = cmd.response(request, CommandField.C_FIND_RSP, pending, has_dataset=True)
         store = WorklistStore(self.connections.get())
@@ -74,9 +75,7 @@ class WorklistFindService:
                 more = True
                 break
             sent += 1
-            yield Reply(
-                command, encoder.encode(query.keys, item, wants_charset=query.wants_charset)
-            )
+            yield Reply(command, encoder.encode(plan, item, wants_charset=query.wants_charset))
         if more:
             # Documented: the earliest `hit_limit` steps are returned, then Success.
             log.warning(

@@ -84,7 +84,7 @@ def decode_identifier(data: bytes, transfer_syntax: str) -> Dataset:
             is_implicit_VR=transfer_syntax == IMPLICIT_LE,
             is_little_endian=transfer_syntax != EXPLICIT_BE,
         )
-        dataset.decode()  # every text value to Unicode, in the identifier's character set
+        # Text values come out decoded in the identifier's character set as they are read.
     except Exception as exc:
         raise IdentifierError(f"the identifier cannot be decoded: {exc}") from exc
     return dataset
@@ -221,7 +221,13 @@ def _prefilter(query: Query, top: dict[str, Key], step: dict[str, Key]) -> Prefi
 def compile_query(dataset: Dataset, *, fold_names: bool) -> Query:
     """Raises QueryError for key values that cannot be matched as their VR requires."""
     query = Query(keys=[])
-    query.keys = _keys(dataset, None, query, fold_names)
+    try:
+        query.keys = _keys(dataset, None, query, fold_names)
+    except QueryError:
+        raise
+    except Exception as exc:
+        # Values are converted as they are read: a bad character set or value shows here.
+        raise IdentifierError(f"the identifier cannot be decoded: {exc}") from exc
     top = {k.keyword: k for k in query.keys if k.keyword}
     step_key = top.get(SPS)
     step = {k.keyword: k for k in (step_key.children or []) if k.keyword} if step_key else {}

@@ -15,6 +15,11 @@ from appliance.worklist.item import FINISHED, Item, ItemError, default_key, norm
 _SELECT = "SELECT id, item_key, source, status, item, created_at, updated_at FROM worklist_items"
 
 
+# Items are read in batches of this many ids: few statements, and a hit limit still stops
+# reading soon after it is reached.
+_BATCH = 64
+
+
 @dataclass(frozen=True)
 class StoredItem:
     id: int
@@ -227,20 +232,26 @@ class WorklistStore:
     def candidates(self, prefilter: Prefilter) -> Iterator[tuple[int, str]]:
         """(id, item JSON) rows that may match, in a stable order (date, time, id).
 
-        Ids are sorted first and items read one by one: a hit limit then reads only the
-        items it returns, and the sort never carries the JSON.
+        Ids are sorted first and items read in small batches: the sort never carries the
+        JSON, and a hit limit stops the reading.
         """
         sql = "SELECT id FROM worklist_items"
         if prefilter.where:
             sql += " WHERE " + " AND ".join(prefilter.where)
         sql += " ORDER BY sps_start_date, sps_start_time, id"
         ids = [row[0] for row in self.conn.execute(sql, prefilter.params)]
-        for item_id in ids:
-            row = self.conn.execute(
-                "SELECT item FROM worklist_items WHERE id = ?", (item_id,)
-            ).fetchone()
-            if row is not None:  # removed since the ids were read
-                yield item_id, row[0]
+        for start in range(0, len(ids), _BATCH):
+            batch = ids[start : start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = dict(
+                self.conn.execute(
+                    f"SELECT id, item FROM worklist_items WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+                    batch,
+                ).fetchall()
+            )
+            for item_id in batch:
+                if item_id in rows:  # else removed since the ids were read
+                    yield item_id, rows[item_id]
 
     def count(self) -> dict[str, int]:
         rows = self.conn.execute(
