@@ -37,13 +37,17 @@ def _even(raw: bytes, pad: bytes = b" ") -> bytes:
     return raw + pad if len(raw) % 2 else raw
 
 
+# How a value becomes bytes (inline in _write: this loop is the cost of a large answer).
+_TEXT, _ASCII, _UID, _US, _SEQUENCE = range(5)
+
+
 @dataclass(frozen=True)
 class _Step:
     keyword: str
     head: bytes  # tag (and VR) before the length
     length: struct.Struct
     empty: bytes  # the whole element with no value
-    convert: Callable[[Any], bytes] | None  # None for sequences
+    kind: int
     children: list[_Step] | None = None  # sequences: None returns whole items
     checks: tuple[Callable[[Item], bool], ...] = ()
 
@@ -54,14 +58,7 @@ class AnswerEncoder:
     def __init__(self, transfer_syntax: str, charset: str) -> None:
         self.implicit = transfer_syntax == IMPLICIT_LE
         self.charset = charset
-        codec = codec_for(charset)
-        self._convert: dict[str, Callable[[Any], bytes]] = {
-            "US": lambda v: _U16.pack(int(v)),
-            "UI": lambda v: _even(str(v).encode("ascii"), b"\x00"),
-            "ascii": lambda v: _even(str(v).encode("ascii", "replace")),
-            # Characters the answer set cannot carry become '?', never an error.
-            "text": lambda v: _even(str(v).encode(codec, "replace")),
-        }
+        self.codec = codec_for(charset)
         self._whole: dict[tuple[str, ...], list[_Step]] = {}
 
     def _head(self, tag: int, vr: str) -> tuple[bytes, struct.Struct]:
@@ -77,9 +74,10 @@ class AnswerEncoder:
         empty = head + length.pack(0)
         if key.vr == "SQ":
             children = None if key.children is None else self.plan(key.children)
-            return _Step(key.keyword, head, length, empty, None, children, tuple(key.item_checks))
-        kind = key.vr if key.vr in ("US", "UI") else "ascii" if key.vr in _ASCII_VRS else "text"
-        return _Step(key.keyword, head, length, empty, self._convert[kind])
+            checks = tuple(key.item_checks)
+            return _Step(key.keyword, head, length, empty, _SEQUENCE, children, checks)
+        kind = {"US": _US, "UI": _UID}.get(key.vr, _ASCII if key.vr in _ASCII_VRS else _TEXT)
+        return _Step(key.keyword, head, length, empty, kind)
 
     def plan(self, keys: list[Key]) -> list[_Step]:
         """What to write for these requested keys, in tag order."""
@@ -95,9 +93,11 @@ class AnswerEncoder:
         return plan
 
     def _write(self, plan: list[_Step], item: Item, out: list[bytes]) -> None:
+        codec = self.codec
         for step in plan:
-            value = item.get(step.keyword) if step.keyword else None
-            if step.convert is None:
+            value: Any = item.get(step.keyword) if step.keyword else None
+            kind = step.kind
+            if kind == _SEQUENCE:
                 entries = value if isinstance(value, list) else []
                 if step.checks:
                     # Only the items that matched the query's item come back.
@@ -110,11 +110,24 @@ class AnswerEncoder:
                     body += (_ITEM_HEAD, _U32.pack(len(encoded)), encoded)
                 sequence = b"".join(body)
                 out += (step.head, step.length.pack(len(sequence)), sequence)
-            elif value is None or value == "":
+                continue
+            if value is None or value == "":
                 out.append(step.empty)
+                continue
+            if kind == _TEXT:
+                # Characters the answer set cannot carry become '?', never an error.
+                raw = str(value).encode(codec, "replace")
+            elif kind == _ASCII:
+                raw = str(value).encode("ascii", "replace")
+            elif kind == _UID:
+                raw = str(value).encode("ascii")
+                if len(raw) & 1:
+                    raw += b"\x00"
             else:
-                raw = step.convert(value)
-                out += (step.head, step.length.pack(len(raw)), raw)
+                raw = _U16.pack(int(value))
+            if len(raw) & 1:
+                raw += b" "
+            out += (step.head, step.length.pack(len(raw)), raw)
 
     def encode(self, plan: list[_Step], item: Item, *, wants_charset: bool) -> bytes:
         out: list[bytes] = []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
+
+import orjson
 
 from appliance.config.schema import WorklistSection
 from appliance.dicom import command as cmd
@@ -68,7 +69,7 @@ class WorklistFindService:
         sent = 0
         more = False
         for _, text in store.candidates(query.prefilter):
-            item = json.loads(text)
+            item = orjson.loads(text)  # half the time of json.loads: this runs per candidate
             if not query.matches(item):
                 continue
             if sent == self.config.hit_limit:

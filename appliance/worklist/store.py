@@ -17,7 +17,7 @@ _SELECT = "SELECT id, item_key, source, status, item, created_at, updated_at FRO
 
 # Items are read in batches of this many ids: few statements, and a hit limit still stops
 # reading soon after it is reached.
-_BATCH = 64
+_BATCH = 128
 
 
 @dataclass(frozen=True)
