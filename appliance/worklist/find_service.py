@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -45,6 +46,7 @@ class WorklistFindService:
         if not data:
             yield self._final(request, Status.CANNOT_UNDERSTAND, "the C-FIND has no identifier")
             return
+        started = time.perf_counter()
         try:
             query = compile_query(
                 decode_identifier(data, context.transfer_syntax),
@@ -86,7 +88,12 @@ class WorklistFindService:
                 self.config.hit_limit,
                 sent,
             )
-        log.info("worklist query from %s: %d match(es)", peer.calling_ae, sent)
+        log.info(
+            "worklist query from %s: %d match(es) in %.1f ms",
+            peer.calling_ae,
+            sent,
+            (time.perf_counter() - started) * 1000,
+        )
         yield self._final(request, Status.SUCCESS)
 
     def response_received(self, peer: Peer, key: int, command: cmd.Command) -> None:
