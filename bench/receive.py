@@ -384,7 +384,8 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def machine_facts(load_before: str) -> dict[str, str]:
+def machine_facts(load_before: str, tools: dict[str, str] | None = None) -> dict[str, str]:
+    """What the numbers were measured on; `tools` adds the versions a benchmark compares."""
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -399,8 +400,7 @@ def machine_facts(load_before: str) -> dict[str, str]:
         "tmp filesystem": first_line(
             ["findmnt", "-n", "-o", "FSTYPE", "-T", tempfile.gettempdir()]
         ),
-        "DCMTK": first_line([dcmtk("storescp"), "--version"]).strip("$ "),
-        "Orthanc": first_line([ORTHANC, "--version"]),
+        **(tools or {}),
         "Python": platform.python_version(),
         # The machine is shared: the load says how much noise the numbers carry.
         "load average 1/5/15 min (start, end)": f"{load_before}; {loadavg()}",
@@ -597,7 +597,13 @@ def main() -> None:
     order = {(s, r): (scenarios.index(s), receivers.index(r)) for s, r in runs}
     runs = dict(sorted(runs.items(), key=lambda kv: order[kv[0]]))
     rows = summarise(runs, payload, counts)
-    facts = machine_facts(load_before)
+    facts = machine_facts(
+        load_before,
+        {
+            "DCMTK": first_line([dcmtk("storescp"), "--version"]).strip("$ "),
+            "Orthanc": first_line([ORTHANC, "--version"]),
+        },
+    )
     described = {
         s: f"{counts[s]} files, {payload[s] / 1e6:.1f} MB, {len(data[s])} association(s)"
         for s in scenarios

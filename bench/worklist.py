@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import socket
 import statistics
 import struct
@@ -45,6 +43,7 @@ from bench.receive import (
     first_line,
     free_port,
     loadavg,
+    machine_facts,
     session_pids,
     spawn,
     status_kib,
@@ -707,24 +706,6 @@ def verdicts(runs: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def machine_facts(load_before: str) -> dict[str, str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": str(len(os.sched_getaffinity(0))),
-        "cpu": cpu,
-        "kernel": platform.release(),
-        "DCMTK": first_line([dcmtk("wlmscpfs"), "--version"]).strip("$ "),
-        "Python": platform.python_version(),
-        "load average 1/5/15 min (start, end)": f"{load_before}; {loadavg()}",
-        "Kiln commit": first_line(["git", "-C", str(REPO), "describe", "--always", "--dirty"]),
-    }
-
-
 def commands(argv: list[str]) -> list[str]:
     toml = "\n#   ".join(kiln_toml("<tmp>/kiln-data", "<port>").splitlines())
     return [
@@ -792,7 +773,9 @@ def main() -> None:
                     f"{'' if q['same_items_as_expected'] else ' DIFFERENT ITEMS'}"
                 )
             print("  ".join(line), flush=True)
-    facts = machine_facts(load_before)
+    facts = machine_facts(
+        load_before, {"DCMTK": first_line([dcmtk("wlmscpfs"), "--version"]).strip("$ ")}
+    )
     cmds = commands(sys.argv[1:])
     block = markdown(runs, facts, repeat, cmds, CENTER.isoformat())
     replace_block(out, block)

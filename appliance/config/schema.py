@@ -104,9 +104,7 @@ class CommitmentSection(Strict):
     @field_validator("peers")
     @classmethod
     def _peer_keys_are_titles(cls, value: dict[str, CommitmentPeer]) -> dict[str, CommitmentPeer]:
-        for key in value:
-            if not re.fullmatch(AE_TITLE_PATTERN, key):
-                raise ValueError(f"{key!r} is not a valid calling AE title")
+        _check_title_keys(dict(value))
         return value
 
 
