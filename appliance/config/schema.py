@@ -169,6 +169,8 @@ class Hl7Section(Strict):
     max_message_bytes: int = Field(1048576, ge=1024, le=67108864)
     # A sender that stops in the middle of a message is cut off after this long.
     read_timeout: float = Field(30.0, gt=0, le=3600)
+    idle_timeout: float = Field(600.0, gt=0, le=86400)
+    max_connections: int = Field(16, ge=1, le=256)
 
 
 class MppsCheck(StrEnum):

@@ -401,6 +401,8 @@ class Hl7OrderListener:
             service,
             max_message_bytes=self.settings.max_message_bytes,
             read_timeout=self.read_timeout,
+            idle_timeout=self.settings.idle_timeout,
+            max_connections=self.settings.max_connections,
         )
         self._listener.start()
 
