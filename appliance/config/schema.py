@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from drivers.usb_storage.simulator import SimFault
+
 # AE titles: up to 16 characters of the default repertoire, no backslash or controls (PS3.5).
 AE_TITLE_PATTERN = r"^[\x20-\x5b\x5d-\x7e]{1,16}$"
 AETitle = Annotated[str, Field(pattern=AE_TITLE_PATTERN)]
@@ -227,6 +229,28 @@ class LoggingSection(Strict):
     device_traffic: bool = False
 
 
+class UsbBackend(StrEnum):
+    UDEV = "udev"  # real sticks: pyudev and mount(8)
+    SIMULATED = "simulated"  # umockdev devices, loop-mounted images (docs/usb-export.md)
+
+
+class UsbSimulatorSection(Strict):
+    image_mb: int = Field(64, ge=8, le=4096)
+    fault: SimFault = SimFault.NONE
+    pull_after_bytes: int = Field(1048576, ge=0, le=1 << 40)
+    insert_after_seconds: float = Field(0.0, ge=0, le=3600)
+
+
+class UsbSection(Strict):
+    backend: UsbBackend = UsbBackend.SIMULATED
+    # Relative to box.data_dir; each stick is mounted in a directory of its own below it.
+    mount_dir: Path = Path("usb")
+    wait_seconds: float = Field(60.0, gt=0, le=3600)
+    # An error stays on show this long, then clears (the timed way out of every error).
+    error_hold_seconds: float = Field(30.0, ge=1, le=86400)
+    simulator: UsbSimulatorSection = UsbSimulatorSection()
+
+
 class KilnConfig(Strict):
     box: BoxSection = BoxSection()
     dicom: DicomSection = DicomSection()
@@ -237,6 +261,7 @@ class KilnConfig(Strict):
     mpps: MppsSection = MppsSection()
     web: WebSection = WebSection()
     logging: LoggingSection = LoggingSection()
+    usb: UsbSection = UsbSection()
 
     @property
     def data_dir(self) -> Path:
