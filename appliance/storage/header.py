@@ -1,7 +1,9 @@
 """Read the identifying attributes from the head of a received dataset, never the pixels.
 
 A small element walker instead of a full parse: the receive path must stay cheap, and
-everything the index needs lies at or before (0020,0013) Instance Number.
+everything the index needs lies at or before (0020,0013) Instance Number. A whole walk (the
+receive path's check of every element) also collects the DICOMDIR keys a file-set needs
+(`media`), so media are built from the index without reading the files again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import contextlib
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
 from pydicom.charset import convert_encodings, decode_bytes
 
@@ -38,6 +41,11 @@ class Truncated(HeaderError):
     """The bytes given end before the head of the dataset does."""
 
 
+# A DICOMDIR key as kept in the index: text as in the dataset (multiple values joined by
+# a backslash), a US number, or the (class, instance) UID pairs of a reference sequence.
+MediaValue = str | int | list[list[str]]
+
+
 @dataclass(frozen=True)
 class InstanceHeader:
     sop_class_uid: str
@@ -45,6 +53,7 @@ class InstanceHeader:
     study_uid: str
     series_uid: str
     values: dict[str, str]
+    media: dict[str, MediaValue] = field(default_factory=dict)
 
 
 # tag -> (column, is person name)
@@ -71,6 +80,47 @@ _WANTED: dict[int, tuple[str, bool]] = {
     0x00200011: ("series_number", False),
     0x00200013: ("instance_number", False),
 }
+
+
+class _Kind(Enum):
+    TEXT = "text"
+    PERSON = "person"
+    US = "us"
+    REFERENCES = "references"
+
+
+_REFERENCED_IMAGES = 0x00081140
+# tag -> (keyword, kind): the series- and image-level DICOMDIR keys of PS3.11 table H.3-2
+# and CDRobot3 table 8.1-1 that have no column, plus what a decoded size needs (samples,
+# bits). Kept per instance as JSON (instances.media_keys) and read by appliance/media.
+_MEDIA: dict[int, tuple[str, _Kind]] = {
+    0x00080005: ("SpecificCharacterSet", _Kind.TEXT),
+    0x00080008: ("ImageType", _Kind.TEXT),
+    0x00080021: ("SeriesDate", _Kind.TEXT),
+    0x0008002A: ("AcquisitionDateTime", _Kind.TEXT),
+    0x00080031: ("SeriesTime", _Kind.TEXT),
+    0x00080080: ("InstitutionName", _Kind.TEXT),
+    0x00080081: ("InstitutionAddress", _Kind.TEXT),
+    0x00081050: ("PerformingPhysicianName", _Kind.PERSON),
+    _REFERENCED_IMAGES: ("ReferencedImageSequence", _Kind.REFERENCES),
+    0x00181800: ("AcquisitionTimeSynchronized", _Kind.TEXT),
+    0x00200032: ("ImagePositionPatient", _Kind.TEXT),
+    0x00200037: ("ImageOrientationPatient", _Kind.TEXT),
+    0x00200052: ("FrameOfReferenceUID", _Kind.TEXT),
+    0x00200200: ("SynchronizationFrameOfReferenceUID", _Kind.TEXT),
+    0x00280002: ("SamplesPerPixel", _Kind.US),
+    0x00280008: ("NumberOfFrames", _Kind.TEXT),
+    0x00280010: ("Rows", _Kind.US),
+    0x00280011: ("Columns", _Kind.US),
+    0x00280030: ("PixelSpacing", _Kind.TEXT),
+    0x00280100: ("BitsAllocated", _Kind.US),
+    0x00282110: ("LossyImageCompression", _Kind.TEXT),
+    0x00282112: ("LossyImageCompressionRatio", _Kind.TEXT),
+    0x00500004: ("CalibrationImage", _Kind.TEXT),
+}
+# The reference sequence is parsed by the walker itself, never kept as bytes.
+_COLLECT = frozenset(_WANTED) | (frozenset(_MEDIA) - {_REFERENCED_IMAGES})
+_REFERENCED_CLASS, _REFERENCED_INSTANCE = 0x00081150, 0x00081155
 _PN_DELIMITERS = {0x5E, 0x3D}
 _TEXT_DELIMITERS = {0x5C}
 
@@ -164,21 +214,61 @@ class _Walker:
                 else:
                     offset = self.skip_value(value, length)
 
-    def walk(self, whole: bool) -> dict[int, tuple[bytes, bytes]]:
-        """Collect the wanted values; with `whole`, check the structure to the very end."""
+    def walk(self, whole: bool) -> tuple[dict[int, tuple[bytes, bytes]], list[list[str]]]:
+        """Collect the wanted values and the Referenced Image Sequence's UID pairs; with
+        `whole`, check the structure to the very end."""
         found: dict[int, tuple[bytes, bytes]] = {}
+        references: list[list[str]] = []
         offset, size = 0, self.src.size
         while offset < size:
             tag, vr, value, length = self.element(offset, self.implicit)
             if tag > _LAST_TAG and not whole:
-                return found
+                return found, references
+            if tag == _REFERENCED_IMAGES and vr in (b"SQ", b"") and length == _UNDEFINED:
+                references, offset = self.references(value, length)
+                continue
+            if tag == _REFERENCED_IMAGES and vr in (b"SQ", b""):
+                # A defined length is skipped as before even if its items make no sense:
+                # the DICOMDIR key is a courtesy, not a reason to refuse the instance.
+                with contextlib.suppress(HeaderError):
+                    references = self.references(value, length)[0]
             if length == _UNDEFINED:
                 offset = self.skip_undefined(value, self.implicit or vr == b"UN", 1)
                 continue
-            if tag in _WANTED:
+            if tag in _COLLECT:
                 found[tag] = (vr, self.src.get(value, length))
             offset = self.skip_value(value, length)
-        return found
+        return found, references
+
+    def references(self, value: int, length: int) -> tuple[list[list[str]], int]:
+        """The (class, instance) pairs of a top-level Referenced Image Sequence and the
+        offset after it; its structure is checked as strictly as a skipped one's."""
+        pairs: list[list[str]] = []
+        end = None if length == _UNDEFINED else self.skip_value(value, length)
+        offset = value
+        while end is None or offset < end:
+            tag, _, item, item_length = self.element(offset, True)
+            if tag == _SEQ_END and end is None:
+                return pairs, item
+            if tag != _ITEM:
+                raise HeaderError("unexpected element in the Referenced Image Sequence")
+            item_end = None if item_length == _UNDEFINED else self.skip_value(item, item_length)
+            pair = ["", ""]
+            offset = item
+            while item_end is None or offset < item_end:
+                etag, vr, evalue, elength = self.element(offset, self.implicit)
+                if etag == _ITEM_END and item_end is None:
+                    offset = evalue
+                    break
+                if elength == _UNDEFINED:
+                    offset = self.skip_undefined(evalue, self.implicit or vr == b"UN", 2)
+                    continue
+                if etag in (_REFERENCED_CLASS, _REFERENCED_INSTANCE):
+                    uid = self.src.get(evalue, elength).rstrip(b"\x00 ")
+                    pair[etag == _REFERENCED_INSTANCE] = uid.decode("ascii", "replace")
+                offset = self.skip_value(evalue, elength)
+            pairs.append(pair)
+        return pairs, offset
 
 
 def _text(raw: bytes, encodings: list[str] | None, person: bool) -> str:
@@ -204,7 +294,7 @@ def read_header(src: DatasetSource, transfer_syntax: str, *, whole: bool = True)
     implicit = transfer_syntax == IMPLICIT_LE
     walker = _Walker(src, implicit, transfer_syntax != EXPLICIT_BE)
     try:
-        found = walker.walk(whole)
+        found, references = walker.walk(whole)
     except Truncated as exc:
         if whole:
             raise HeaderError(str(exc)) from None
@@ -221,15 +311,28 @@ def read_header(src: DatasetSource, transfer_syntax: str, *, whole: bool = True)
         except Exception:
             encodings = None
     values = {column: "" for column, _ in _WANTED.values()}
-    for tag, (_, raw) in found.items():
-        column, person = _WANTED[tag]
-        values[column] = _text(raw, encodings, person)
+    media: dict[str, MediaValue] = {}
+    for tag, (vr, raw) in found.items():
+        if tag in _WANTED:
+            column, person = _WANTED[tag]
+            values[column] = _text(raw, encodings, person)
+        if tag in _MEDIA:
+            keyword, kind = _MEDIA[tag]
+            if kind is not _Kind.US:
+                text = _text(raw, encodings, kind is _Kind.PERSON)
+                if text:
+                    media[keyword] = text
+            elif len(raw) >= 2 and vr in (b"US", b""):
+                media[keyword] = walker.u16.unpack_from(raw)[0]
+    if references:
+        media["ReferencedImageSequence"] = references
     return InstanceHeader(
         values.pop("sop_class_uid"),
         values.pop("sop_instance_uid"),
         values.pop("study_uid"),
         values.pop("series_uid"),
         values,
+        media,
     )
 
 

@@ -6,6 +6,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+import orjson
+
 from appliance.db.database import rollback
 from appliance.storage.header import InstanceHeader
 
@@ -113,13 +115,14 @@ class Index:
                 item.called_ae,
                 item.association_id,
                 now,
+                orjson.dumps(h.media).decode() if h.media else "{}",
             )
             if replace_id is not None:
                 conn.execute(
                     "UPDATE instances SET sop_instance_uid = ?, sop_class_uid = ?, series_uid = ?, "
                     "study_uid = ?, instance_number = ?, transfer_syntax = ?, path = ?, size = ?, "
-                    "crc32 = ?, calling_ae = ?, called_ae = ?, association_id = ?, received_at = ? "
-                    "WHERE id = ?",
+                    "crc32 = ?, calling_ae = ?, called_ae = ?, association_id = ?, "
+                    "received_at = ?, media_keys = ? WHERE id = ?",
                     (*values, replace_id),
                 )
                 row_id = replace_id
@@ -127,8 +130,8 @@ class Index:
                 cursor = conn.execute(
                     "INSERT INTO instances (sop_instance_uid, sop_class_uid, series_uid, "
                     "study_uid, instance_number, transfer_syntax, path, size, crc32, calling_ae, "
-                    "called_ae, association_id, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "called_ae, association_id, received_at, media_keys) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
                 row_id = int(cursor.lastrowid or 0)
