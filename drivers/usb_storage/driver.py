@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from drivers.usb_storage.copy import (
     FileRecord,
@@ -31,7 +32,7 @@ from drivers.usb_storage.errors import (
 )
 from drivers.usb_storage.mount import Mounter
 from drivers.usb_storage.stick import Stick
-from drivers.usb_storage.udev import StickEvent, UdevWatcher
+from drivers.usb_storage.udev import StickEvent
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,17 @@ def space_needed(plan: Plan, block: int) -> int:
     return files + (len(plan.directories) + 1) * block
 
 
+class Watcher(Protocol):
+    """What the driver needs from the transport (`udev.UdevWatcher`)."""
+
+    def present(self) -> list[Stick]: ...
+    def is_present(self, sys_path: str) -> bool: ...
+    def next_event(self, timeout: float) -> StickEvent | None: ...
+    def close(self) -> None: ...
+
+
 class UsbStorageDriver:
-    def __init__(self, watcher: UdevWatcher, mounter: Mounter, mount_root: Path) -> None:
+    def __init__(self, watcher: Watcher, mounter: Mounter, mount_root: Path) -> None:
         self._watcher = watcher
         self._mounter = mounter
         self._mount_root = mount_root
