@@ -253,6 +253,65 @@ def test_udf_bridge_reads_back_in_udf_and_iso9660(file_set: Path, out_dir: Path)
         iso.close()
 
 
+def test_file_over_4_gib_in_udf_bridge(tmp_path: Path, out_dir: Path) -> None:
+    """One UDF extent run, several ISO 9660 extents (level 3); ~4 GiB written, no fsync."""
+    source = write_file_set(tmp_path / "fs", studies=1, series=1, images=1)
+    size = ISO_EXTENT_MAX + 3 * 2048 + 100
+    marks = [0, 2**32 - 4096, size - 16]  # the start, across the 4 GiB line, the end
+    with (source / "DICOM" / "HUGE0001").open("wb") as fp:
+        fp.truncate(size)  # sparse: cheap to make, read back as zeros between the marks
+        for at in marks:
+            fp.seek(at)
+            fp.write(b"MARK%012d" % at)
+    assert choose_kind("STD-GEN-DVD-JPEG", size) is ImageKind.UDF_BRIDGE
+    image = out_dir / "disc.iso"
+    try:
+        result = build_image(
+            source, image, volume_id=FILE_SET_ID, kind=ImageKind.UDF_BRIDGE, fsync=False
+        )
+        assert result.image_bytes > size
+        # UDF, streamed out by 7-Zip.
+        stream = subprocess.Popen(
+            ["7zz", "x", "-tudf", "-so", str(image), "DICOM/HUGE0001"], stdout=subprocess.PIPE
+        )
+        assert stream.stdout is not None
+        done, found = 0, {}
+        while chunk := stream.stdout.read(1 << 22):
+            for at in marks:
+                if done <= at < done + len(chunk):
+                    found[at] = chunk[at - done : at - done + 16]
+            done += len(chunk)
+        assert stream.wait() == 0
+        assert done == size
+        assert found == {at: b"MARK%012d" % at for at in marks}
+        # ISO 9660 side: xorriso joins the extents; read the same bytes at the marks.
+        for at in marks:
+            cut = out_dir / "cut"
+            run("xorriso", "-osirrox", "on", "-indev", image, "-extract_cut",
+                "/DICOM/HUGE0001", str(at), "16", cut)  # fmt: skip
+            assert cut.read_bytes() == b"MARK%012d" % at
+            cut.unlink()
+    finally:
+        image.unlink(missing_ok=True)  # pytest keeps old temp folders: do not keep 4 GiB
+
+
+def test_udf_directory_of_many_entries(tmp_path: Path, out_dir: Path) -> None:
+    """A series of 400 instances: its UDF and ISO 9660 directories span many blocks."""
+    source = write_file_set(tmp_path / "fs", studies=1, series=1, images=1)
+    series = source / "DICOM" / "ST000000" / "SE000001"
+    series.mkdir()
+    for n in range(400):
+        (series / f"IM{n:06d}").write_bytes(n.to_bytes(4, "big") * 600)
+    image = out_dir / "disc.iso"
+    build_image(source, image, volume_id=FILE_SET_ID, kind=ImageKind.UDF_BRIDGE)
+    by_7zip = out_dir / "udf"
+    run("7zz", "x", "-tudf", f"-o{by_7zip}", image)
+    assert files_under(by_7zip) == files_under(source)
+    by_xorriso = out_dir / "iso"
+    xorriso_extract(image, by_xorriso, tree="norock")
+    assert files_under(by_xorriso) == files_under(source)
+
+
 def test_deepest_tree_allowed_reads_back(tmp_path: Path, out_dir: Path) -> None:
     """Seven folders below the root is eight levels: the most ISO 9660 and PS3.10 allow."""
     source = write_file_set(tmp_path / "fs", studies=1, series=1, images=1)
