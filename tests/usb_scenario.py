@@ -25,7 +25,7 @@ ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}  # no umockdev pr
 
 
 def stick_content(image: Path) -> dict[str, str] | None:
-    """{relative path: sha256} of every file on the image, or None if it will not mount."""
+    """{relative path: sha256} of every file on the image, or None if it cannot be read."""
     with tempfile.TemporaryDirectory() as mnt:
         # noload: an image whose stick was pulled has an unreplayed journal; look as is.
         mounted = subprocess.run(
@@ -42,6 +42,8 @@ def stick_content(image: Path) -> dict[str, str] | None:
                 for p in sorted(Path(mnt).rglob("*"))
                 if p.is_file() and "lost+found" not in p.parts
             }
+        except OSError:
+            return None  # a pulled stick's file system can be damaged (EBADMSG): unreadable
         finally:
             subprocess.run(["umount", mnt], env=ENV, check=True)
 
