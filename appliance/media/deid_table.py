@@ -685,6 +685,7 @@ class IodFamily(StrEnum):
 _ALL: Final = frozenset(IodFamily)
 _SR: Final = frozenset({IodFamily.STRUCTURED_REPORT})
 _ENH: Final = frozenset({IodFamily.ENHANCED})
+_PR: Final = frozenset({IodFamily.PRESENTATION_STATE})
 
 # Attributes that an action of E.1-1 (or the date, person-name and UID rules that extend it)
 # would remove but that are Type 1 or Type 2 in an IOD a clinic sends. E.1.1 Note 1 makes the
@@ -701,14 +702,16 @@ REQUIRED_TYPE: Final[Mapping[int, tuple[int, frozenset[IodFamily]]]] = {
     0x00080021: (1, frozenset({IodFamily.PET})),  # Series Date (PET Series)
     0x00080031: (1, frozenset({IodFamily.PET})),  # Series Time (PET Series)
     0x00081111: (2, _SR),  # Referenced Performed Procedure Step Sequence (SR Series)
+    0x00081110: (2, _SR),  # Referenced Study Sequence (Referenced Request Sequence)
+    0x00081140: (1, _PR),  # Referenced Image Sequence (Presentation State Relationship)
     0x00401001: (2, _SR),  # Requested Procedure ID (Referenced Request Sequence)
     0x00321060: (2, _SR),  # Requested Procedure Description (Referenced Request Sequence)
     0x0040A030: (1, _SR),  # Verification DateTime
     0x0040A120: (1, _SR),  # DateTime (DATETIME content item)
     0x0040A121: (1, _SR),  # Date (DATE content item)
     0x0040A122: (1, _SR),  # Time (TIME content item)
-    0x00700082: (1, frozenset({IodFamily.PRESENTATION_STATE})),  # Presentation Creation Date
-    0x00700083: (1, frozenset({IodFamily.PRESENTATION_STATE})),  # Presentation Creation Time
+    0x00700082: (1, _PR),  # Presentation Creation Date
+    0x00700083: (1, _PR),  # Presentation Creation Time
     0x00102203: (2, _ALL),  # Patient's Sex Neutered (2C: present only for animals)
 }
 
