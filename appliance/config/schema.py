@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from appliance.media.profiles import Profile
 from drivers.usb_storage.simulator import SimFault
 
 # AE titles: up to 16 characters of the default repertoire, no backslash or controls (PS3.5).
@@ -251,6 +252,32 @@ class UsbSection(Strict):
     simulator: UsbSimulatorSection = UsbSimulatorSection()
 
 
+class MediaSection(Strict):
+    """File-sets on discs, sticks and folders (appliance/media, docs/media.md)."""
+
+    # (0004,1130) File-set ID, also the disc's volume label: CS, up to 16 characters.
+    file_set_id: str = Field("KILN", pattern=r"^[A-Z0-9_ ]{0,16}$")
+    default_profile: Profile = Profile.STD_GEN_CD
+    # A DICOM viewer copied to VIEWER/ on every medium; none by default.
+    viewer_dir: Path | None = None
+    readme: bool = True  # README.TXT listing patient and studies
+    index_page: bool = True  # INDEX.HTM, the same as a web page
+    autorun: bool = False  # AUTORUN.INF (Windows) opening the viewer or INDEX.HTM
+    autorun_open: str = Field("", max_length=64, pattern=r"^[^\\:]*$")  # program in VIEWER/
+    # Usable capacity per medium in MB (10^6 bytes), as media are sold.
+    cd_mb: int = Field(700, ge=100, le=900)
+    dvd_mb: int = Field(4700, ge=1000, le=4800)
+    dvd_dl_mb: int = Field(8500, ge=4000, le=8600)
+    bd_mb: int = Field(25000, ge=10000, le=128000)
+
+    @field_validator("viewer_dir")
+    @classmethod
+    def _viewer_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
+
 class KilnConfig(Strict):
     box: BoxSection = BoxSection()
     dicom: DicomSection = DicomSection()
@@ -262,6 +289,7 @@ class KilnConfig(Strict):
     web: WebSection = WebSection()
     logging: LoggingSection = LoggingSection()
     usb: UsbSection = UsbSection()
+    media: MediaSection = MediaSection()
 
     @property
     def data_dir(self) -> Path:
