@@ -169,7 +169,7 @@ def build_image(
     _check_output(source_dir, output_file)
     tree = _scan(source_dir, kind)
     with _staged(output_file, fsync) as out:
-        image_bytes = _master(tree, kind, volume_id, out, output_file, progress)
+        image_bytes = _master(tree, kind, volume_id, out, output_file, progress, fsync)
     result = ImageResult(
         output_file,
         kind,
@@ -392,6 +392,7 @@ def _master(
     out: BinaryIO,
     output_file: Path,
     progress: Progress | None,
+    fsync: bool,
 ) -> int:
     rock_ridge = kind is ImageKind.ISO9660_JOLIET_RR
     udf = kind is ImageKind.UDF_BRIDGE
@@ -429,7 +430,7 @@ def _master(
         iso.force_consistency()
         image_bytes: int = iso.pvd.space_size * iso.logical_block_size
         _check_space(output_file, image_bytes)
-        iso.write_fp(out, blocksize=COPY_BLOCK, progress_cb=_reporter(out, progress))
+        iso.write_fp(out, blocksize=COPY_BLOCK, progress_cb=_reporter(out, progress, fsync))
     except PyCdlibException as exc:
         # Our checks come first, so this is a limit they do not know yet: say it as it is.
         raise DiscImageError(
@@ -454,13 +455,15 @@ def _check_space(output_file: Path, image_bytes: int) -> None:
         )
 
 
-def _reporter(out: BinaryIO, progress: Progress | None) -> Callable[[int, int, object], None]:
+def _reporter(
+    out: BinaryIO, progress: Progress | None, fsync: bool
+) -> Callable[[int, int, object], None]:
     fd = out.fileno()
-    next_writeback = WRITEBACK_STEP
+    next_writeback = WRITEBACK_STEP if fsync else -1
 
     def report(done: int, total: int, _opaque: object) -> None:
         nonlocal next_writeback
-        if done >= next_writeback:
+        if 0 <= next_writeback <= done:
             # Start writing back what is written so far; the final fsync waits for less.
             _libc.sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
             next_writeback = done + WRITEBACK_STEP
