@@ -561,7 +561,9 @@ _ROWS: Final[tuple[tuple[int, str, str, str], ...]] = (
     (0x300A0736, "D", "full=K mod=C", "Treatment Tolerance Violation DateTime"),
     (0x300A0734, "D", "desc=C", "Treatment Tolerance Violation Description"),
     (0x0018100A, "X", "dev=K", "UDI Sequence"),
-    (0x0040A124, "U", "", "UID"),
+    # The transcribed edition gives UID no Retain UIDs column; Kiln keeps it with the other
+    # UIDs, or an SR's UIDREF would point at a study that the retained UIDs no longer name.
+    (0x0040A124, "U", "uids=K", "UID"),
     (0x00181009, "X", "dev=K", "Unique Device Identifier"),
     (0x30100033, "D", "desc=C", "User Content Label"),
     (0x30100034, "D", "desc=C", "User Content Long Label"),

@@ -341,6 +341,9 @@ def test_reduced_keeps_uids_dates_and_patient_characteristics(study: Study) -> N
     for keyword in ("InstitutionName", "StationName", "StudyDescription", "ProtocolName"):
         assert keyword not in out, keyword
     assert out.file_meta.MediaStorageSOPInstanceUID == src.SOPInstanceUID
+    report = Deidentifier(DeidLevel.REDUCED).apply(study.sr)
+    uid_item = next(i for i in report.ContentSequence if i.ValueType == "UIDREF")
+    assert src.StudyInstanceUID == uid_item.UID
 
 
 # -- what each level keeps ----------------------------------------------------------------
