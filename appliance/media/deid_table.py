@@ -682,25 +682,32 @@ class IodFamily(StrEnum):
     PET = "PET image"
     STRUCTURED_REPORT = "structured report"
     PRESENTATION_STATE = "presentation state"
+    RADIOTHERAPY = "radiotherapy object"
+    WAVEFORM = "waveform"
 
 
 _ALL: Final = frozenset(IodFamily)
 _SR: Final = frozenset({IodFamily.STRUCTURED_REPORT})
 _ENH: Final = frozenset({IodFamily.ENHANCED})
 _PR: Final = frozenset({IodFamily.PRESENTATION_STATE})
+_RT: Final = frozenset({IodFamily.RADIOTHERAPY})
+_WAVE: Final = frozenset({IodFamily.WAVEFORM})
 
 # Attributes that an action of E.1-1 (or the date, person-name and UID rules that extend it)
 # would remove but that are Type 1 or Type 2 in an IOD a clinic sends. E.1.1 Note 1 makes the
 # de-identifier keep the IOD valid: Type 1 gets a dummy value (D), Type 2 zero length (Z).
 # Maps tag -> (Type, families of IODs where that Type holds).
 REQUIRED_TYPE: Final[Mapping[int, tuple[int, frozenset[IodFamily]]]] = {
-    0x0008002A: (1, _ENH),  # Acquisition DateTime (Enhanced MR/CT/PET Image)
+    0x0008002A: (1, _ENH | _WAVE),  # Acquisition DateTime (Enhanced images, Waveform Id.)
     0x00181000: (1, _ENH),  # Device Serial Number (Enhanced General Equipment)
-    0x00400555: (2, _ENH),  # Acquisition Context Sequence (Acquisition Context Module)
+    0x00400555: (2, _ENH | _WAVE),  # Acquisition Context Sequence (Acquisition Context)
     0x00189074: (1, _ENH),  # Frame Acquisition DateTime (Frame Content Macro)
     0x00189151: (1, _ENH),  # Frame Reference DateTime (Frame Content Macro)
-    0x00080023: (1, _SR | _ENH),  # Content Date
-    0x00080033: (1, _SR | _ENH),  # Content Time
+    0x00080023: (1, _SR | _ENH | _WAVE),  # Content Date
+    0x00080033: (1, _SR | _ENH | _WAVE),  # Content Time
+    # Source Image Sequence in an enhanced object's Derivation Image Sequence: the Common
+    # Instance Reference Module must find the instances it lists, so U* (kept, new UIDs).
+    0x00082112: (1, _ENH),
     0x00080021: (1, frozenset({IodFamily.PET})),  # Series Date (PET Series)
     0x00080031: (1, frozenset({IodFamily.PET})),  # Series Time (PET Series)
     0x00081111: (2, _SR),  # Referenced Performed Procedure Step Sequence (SR Series)
@@ -715,6 +722,11 @@ REQUIRED_TYPE: Final[Mapping[int, tuple[int, frozenset[IodFamily]]]] = {
     0x00700082: (1, _PR),  # Presentation Creation Date
     0x00700083: (1, _PR),  # Presentation Creation Time
     0x00102203: (2, _ALL),  # Patient's Sex Neutered (2C: present only for animals)
+    0x00081070: (2, _RT),  # Operators' Name (RT Series)
+    0x300A0006: (2, _RT),  # RT Plan Date (RT General Plan)
+    0x300A0007: (2, _RT),  # RT Plan Time (RT General Plan)
+    0x300A00B2: (2, _RT),  # Treatment Machine Name (RT Beams)
+    0x30060009: (2, _RT),  # Structure Set Time (Structure Set)
 }
 
 # SOP Classes of the enhanced multi-frame family that do not say "Enhanced" in their name.
@@ -741,6 +753,10 @@ def iod_family(sop_class_uid: str) -> IodFamily:
         return IodFamily.ENHANCED
     if name == "Positron Emission Tomography Image Storage":
         return IodFamily.PET
+    if name.startswith("RT "):
+        return IodFamily.RADIOTHERAPY
+    if "Waveform" in name:
+        return IodFamily.WAVEFORM
     return IodFamily.IMAGE
 
 
