@@ -241,6 +241,7 @@ def status(obj: Context, as_json: bool) -> None:
 
 def _register() -> None:
     """Command groups that live in their own modules."""
+    from appliance.cli.export_cmds import export
     from appliance.cli.mpps_cmds import mpps
     from appliance.cli.outbox_cmds import outbox
     from appliance.cli.worklist_cmds import worklist
@@ -248,6 +249,7 @@ def _register() -> None:
     cli.add_command(worklist)
     cli.add_command(mpps)
     cli.add_command(outbox)
+    cli.add_command(export)
 
 
 _register()

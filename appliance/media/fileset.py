@@ -31,10 +31,11 @@ from pydicom.uid import generate_uid
 
 from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from appliance.media.contents import InstanceEntry, SeriesEntry, StudyEntry
+from appliance.media.copies import CopyType
 from appliance.media.dicomdir import FileMeta, FileRef, write_dicomdir
 from appliance.media.errors import MediaError, MediaProblem
 from appliance.media.extras import ExtrasOptions, extras_size, write_extras
-from appliance.media.labels import CopyType, LabelData, label_data
+from appliance.media.labels import LabelData, label_data
 from appliance.media.leaf_keys import dataset_keys, index_image_keys, read_keys
 from appliance.media.profiles import Disposition, Profile
 from appliance.media.record_encoding import RecordValue

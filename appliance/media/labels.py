@@ -7,15 +7,9 @@ de-identified values on an anonymised copy. Label templates (the robot issue) fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
+from appliance.media.copies import CopyType
 from appliance.media.dicomdir import Record
-
-
-class CopyType(Enum):
-    PATIENT = "patient"
-    PHYSICIAN = "physician"
-    ANONYMISED = "anonymised"
 
 
 @dataclass(frozen=True)

@@ -183,10 +183,14 @@ def _study_record(study: StudyEntry, number: int, leaves: Mapping[str, Leaf]) ->
 def _series_record(
     study: StudyEntry, series: SeriesEntry, number: int, leaves: Mapping[str, Leaf]
 ) -> Record:
+    # Each series-level key from the first instance that has it (one may lack what the
+    # others carry, e.g. a performing physician added part-way).
+    available: dict[str, RecordValue] = {}
+    for instance in series.instances:
+        for keyword in _SERIES_KEYS_FROM_INSTANCE:
+            if keyword not in available and instance.keys.get(keyword):
+                available[keyword] = instance.keys[keyword]
     first = series.instances[0].keys
-    available: dict[str, RecordValue] = {
-        keyword: first[keyword] for keyword in _SERIES_KEYS_FROM_INSTANCE if keyword in first
-    }
     available.update(
         {
             "Modality": series.modality,

@@ -1,0 +1,173 @@
+"""`appliance export`: studies written as DICOM file-sets (docs/media.md).
+
+`export folder DIR STUDY...` builds one in a new directory. The group is meant to grow
+(`export iso`, `export usb`): such a command takes the shared options (`media_options`),
+reads the studies with `selection`, builds its file-set with
+`appliance.media.fileset.staged_fileset(..., **build_arguments(...))` and reports
+`MediaError` through `media_failure`, which is where errors become sentences.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from appliance.cli.context import Context, pass_ctx
+from appliance.media.copies import DEFAULT_LEVEL, CopyType, transform_for
+from appliance.media.errors import MediaError, MediaProblem
+from appliance.media.profiles import Profile
+
+if TYPE_CHECKING:  # the builders import pydicom: only a command that runs loads them
+    from appliance.media.contents import StudyEntry
+    from appliance.media.fileset import FileSetResult, Progress
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What the operator can do about each problem (the message says what happened).
+_ADVICE = {
+    MediaProblem.UNKNOWN_STUDY: "check the Study Instance UID with 'appliance studies ls'",
+    MediaProblem.UNDECODABLE: "choose a profile that keeps that transfer syntax "
+    "(--profile), or leave the study out",
+    MediaProblem.MISSING_FILE: "the index and the data directory disagree; restart the dicom "
+    "role to reconcile them, or leave the study out",
+    MediaProblem.TARGET_EXISTS: "name a new directory",
+    MediaProblem.NO_SPACE: "free space or write somewhere else",
+    MediaProblem.DEIDENTIFY_UNAVAILABLE: "write a patient or physician copy instead",
+}
+
+
+def media_options(command: F) -> F:
+    """--profile, --copy-type and --deid-level, shared by every export command."""
+    command = click.option(
+        "--deid-level",
+        default=DEFAULT_LEVEL,
+        show_default=True,
+        help="De-identification level of an anonymised copy (full, reduced, service).",
+    )(command)
+    command = click.option(
+        "--copy-type",
+        type=click.Choice([c.value for c in CopyType]),
+        default=CopyType.PATIENT.value,
+        show_default=True,
+        help="Who the copy is for; 'anonymised' de-identifies every instance.",
+    )(command)
+    return click.option(
+        "--profile",
+        type=click.Choice([p.value for p in Profile], case_sensitive=False),
+        default=None,
+        help="Media Storage Application Profile (default: [media] default_profile).",
+    )(command)
+
+
+def media_failure(exc: MediaError, nothing_at: str) -> click.ClickException:
+    """One sentence: what happened, what the box did (nothing), what to do."""
+    advice = _ADVICE.get(exc.problem)
+    sentence = f"{exc.message[:1].upper()}{exc.message[1:]}; nothing was written to {nothing_at}"
+    return click.ClickException(sentence + (f" — {advice}." if advice else "."))
+
+
+def selection(obj: Context, study_uids: tuple[str, ...]) -> list[StudyEntry]:
+    from appliance.media.contents import load_studies
+
+    conn = obj.db()
+    try:
+        return load_studies(conn, study_uids)
+    finally:
+        conn.close()
+
+
+def build_arguments(
+    obj: Context, profile: str | None, copy_type: str, deid_level: str
+) -> dict[str, Any]:
+    """data_dir, options and transform for `build_fileset` and its wrappers."""
+    from appliance.media.extras import ExtrasOptions
+    from appliance.media.fileset import FileSetOptions
+
+    config = obj.config
+    media = config.media
+    kind = CopyType(copy_type)
+    options = FileSetOptions(
+        profile=Profile(profile.upper()) if profile else media.default_profile,
+        file_set_id=media.file_set_id,
+        source_ae_title=config.dicom.ae_titles[0],
+        copy_type=kind,
+        extras=ExtrasOptions(
+            viewer_dir=media.viewer_dir,
+            readme=media.readme,
+            index_page=media.index_page,
+            autorun=media.autorun,
+            autorun_open=media.autorun_open,
+        ),
+    )
+    return {
+        "data_dir": config.box.data_dir,
+        "options": options,
+        "transform": transform_for(kind, deid_level),
+    }
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Progress]:
+    """A click progress bar driven by the builders' (done, total) callback."""
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+
+        def advance(done: int, _total: int) -> None:
+            bar.update(done - bar.pos)
+
+        yield advance
+
+
+def describe(result: FileSetResult, studies: int, where: str) -> str:
+    parts = [f"{result.copied} as received"]
+    if result.reencoded:
+        parts.append(f"{result.reencoded} re-encoded")
+    if result.decoded:
+        parts.append(f"{result.decoded} decoded")
+    return (
+        f"Wrote {result.instances} instance(s) of {studies} study(ies) ({', '.join(parts)}) "
+        f"to {where} as {result.profile.value}, {result.bytes / 1_000_000:.1f} MB."
+    )
+
+
+@click.group("export")
+def export() -> None:
+    """Write studies as DICOM file-sets (DICOMDIR, PS3.10/PS3.11)."""
+
+
+@export.command("folder")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("studies", nargs=-1, required=True)
+@media_options
+@pass_ctx
+def export_folder_cmd(
+    obj: Context,
+    directory: Path,
+    studies: tuple[str, ...],
+    profile: str | None,
+    copy_type: str,
+    deid_level: str,
+) -> None:
+    """Write STUDIES (Study Instance UIDs) as a file-set in the new directory DIRECTORY."""
+    from appliance.media.fileset import export_folder
+
+    try:
+        arguments = build_arguments(obj, profile, copy_type, deid_level)
+        chosen = selection(obj, studies)
+        total = sum(1 for study in chosen for _ in study.instances)
+        with progress_bar(total, "Writing instances") as advance:
+            result = export_folder(
+                arguments["data_dir"],
+                chosen,
+                directory,
+                arguments["options"],
+                transform=arguments["transform"],
+                progress=advance,
+            )
+    except MediaError as exc:
+        raise media_failure(exc, str(directory)) from None
+    click.echo(describe(result, len(chosen), str(result.root)))
