@@ -129,6 +129,9 @@ def _request(ds: Dataset) -> None:
     request.RequestedProcedureDescription = "CT head native"
     request.AccessionNumber = PATIENT["accession"]
     request.StudyInstanceUID = ds.StudyInstanceUID
+    vendor = request.private_block(0x0041, "KILN TEST RIS", create=True)
+    vendor.add_new(0x01, "LO", PATIENT["mother"])  # private text nested in a sequence
+    vendor.add_new(0x02, "US", 7)
     ds.RequestAttributesSequence = Sequence([request])
     ds.RequestingPhysician = STAFF["requesting"]
     ds.PerformedProcedureStepID = "PPS5531"

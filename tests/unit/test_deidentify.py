@@ -271,7 +271,9 @@ def test_other_encodings_and_iods_keep_their_syntax_and_validity(
     path = get_testdata_file(name)
     assert isinstance(path, str)
     src = pydicom.dcmread(path)
+    before = copy.deepcopy(src)
     out = Deidentifier(level).apply(src)
+    assert src == before
     assert out.file_meta.TransferSyntaxUID == src.file_meta.TransferSyntaxUID
     assert out.PixelData == src.PixelData if "PixelData" in src else "PixelData" not in out
     written = _write(out, tmp_path / "out.dcm")
@@ -399,6 +401,9 @@ def test_private_attributes_go_except_safe_numbers_at_service_level(study: Study
     assert 0x01 not in ct.private_block(0x0009, "GEMS_IDEN_01")  # the name in LO went
     kept = {int(e.tag) & 0xFFFF00FF for e in ct if e.tag.is_private and e.tag.element > 0xFF}
     assert kept == {0x00430040, 0x0043001E, 0x00090027}
+    nested = ct.RequestAttributesSequence[0].private_block(0x0041, "KILN TEST RIS")
+    assert nested[0x02].value == 7
+    assert 0x01 not in nested
 
 
 @pytest.mark.parametrize("level", list(DeidLevel))
