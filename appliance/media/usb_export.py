@@ -296,7 +296,7 @@ class UsbExporter:
             return ExportResult(
                 False,
                 self.state,
-                f"No USB stick was found within {wait:g} seconds: nothing was written. "
+                f"No USB stick was found within {wait:g} s: nothing was written. "
                 "Insert a stick and export again.",
             )
         volume = self._mount(stick)
