@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from appliance.media.contents import InstanceEntry, SeriesEntry, StudyEntry
+from appliance.media.contents import InstanceEntry, StudyEntry
 from appliance.media.errors import MediaError, MediaProblem
 from appliance.media.profiles import (
     Compression,
@@ -126,18 +126,29 @@ def plan_media(
 
 
 def _pack(studies: Sequence[StudyEntry], profile: Profile, room: int) -> list[list[StudyEntry]]:
-    """Next-fit in order: whole studies, else whole series, else runs of instances."""
+    """Next-fit in order: whole studies, else whole series, else instance by instance."""
     volumes: list[list[StudyEntry]] = [[]]
     free = room
 
     def place(part: StudyEntry, size: int) -> None:
+        """Add `part` (a study with some of its series) to the current volume, or to a new
+        one when it does not fit; parts of one study or series already there are joined."""
         nonlocal free
         if size > free and volumes[-1]:
             volumes.append([])
             free = room
         current = volumes[-1]
         if current and current[-1].study_uid == part.study_uid:
-            current[-1] = replace(current[-1], series=current[-1].series + part.series)
+            last = current[-1]
+            series = list(last.series)
+            for piece in part.series:
+                if series and series[-1].series_uid == piece.series_uid:
+                    series[-1] = replace(
+                        series[-1], instances=series[-1].instances + piece.instances
+                    )
+                else:
+                    series.append(piece)
+            current[-1] = replace(last, series=tuple(series))
         else:
             current.append(part)
         free -= size
@@ -152,28 +163,14 @@ def _pack(studies: Sequence[StudyEntry], profile: Profile, room: int) -> list[li
             if series_size <= room:
                 place(replace(study, series=(series,)), series_size)
                 continue
-            for run, run_size in _runs(series, profile, room):
-                place(replace(study, series=(run,)), run_size)
+            for entry in series.instances:  # fills what the volume has left, then the next
+                entry_size = instance_size(entry, profile)
+                if entry_size > room:
+                    raise MediaError(
+                        MediaProblem.TOO_LARGE,
+                        f"instance {entry.sop_instance_uid} alone needs "
+                        f"{entry_size // 1_000_000} MB, more than the largest medium allowed "
+                        "holds",
+                    )
+                place(replace(study, series=(replace(series, instances=(entry,)),)), entry_size)
     return [volume for volume in volumes if volume]
-
-
-def _runs(series: SeriesEntry, profile: Profile, room: int) -> list[tuple[SeriesEntry, int]]:
-    runs: list[tuple[SeriesEntry, int]] = []
-    members: list[InstanceEntry] = []
-    total = 0
-    for entry in series.instances:
-        size = instance_size(entry, profile)
-        if size > room:
-            raise MediaError(
-                MediaProblem.TOO_LARGE,
-                f"instance {entry.sop_instance_uid} alone needs {size // 1_000_000} MB, more "
-                "than the largest medium allowed holds",
-            )
-        if total + size > room and members:
-            runs.append((replace(series, instances=tuple(members)), total))
-            members, total = [], 0
-        members.append(entry)
-        total += size
-    if members:
-        runs.append((replace(series, instances=tuple(members)), total))
-    return runs
