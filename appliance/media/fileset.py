@@ -24,9 +24,9 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.uid import generate_uid
 
 from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -36,10 +36,15 @@ from appliance.media.dicomdir import FileMeta, FileRef, write_dicomdir
 from appliance.media.errors import MediaError, MediaProblem
 from appliance.media.extras import ExtrasOptions, extras_size, write_extras
 from appliance.media.labels import LabelData, label_data
-from appliance.media.leaf_keys import dataset_keys, index_image_keys, read_keys
+from appliance.media.leaf_keys import (
+    character_set,
+    dataset_keys,
+    index_image_keys,
+    read_header,
+    series_level,
+)
 from appliance.media.profiles import Disposition, Profile
-from appliance.media.record_encoding import RecordValue
-from appliance.media.record_types import FROM_INDEX, RecordType, record_type
+from appliance.media.record_types import FROM_INDEX, record_type
 from appliance.media.records import Leaf, build_records
 from appliance.media.spanning import contents_size
 from appliance.media.transcode import Transform, write_instance
@@ -49,15 +54,6 @@ log = logging.getLogger(__name__)
 DICOM_DIR = "DICOM"
 DICOMDIR = "DICOMDIR"
 FILE_SET_ID = re.compile(r"^[A-Z0-9_ ]{0,16}$")  # CS, 16 characters (PS3.5)
-# Series-level keys a series record takes from its first instance.
-_SERIES_LEVEL = (
-    "SpecificCharacterSet",
-    "SeriesDate",
-    "SeriesTime",
-    "InstitutionName",
-    "InstitutionAddress",
-    "PerformingPhysicianName",
-)
 
 Progress = Callable[[int, int], None]  # (instances written, instances in all)
 
@@ -95,11 +91,6 @@ def check_file_set_id(value: str) -> str:
     return value
 
 
-def _charset(ds: Dataset) -> str:
-    value = ds.get("SpecificCharacterSet", "")
-    return "\\".join(value) if isinstance(value, MultiValue) else str(value)
-
-
 def _plan_ids(studies: Sequence[StudyEntry]) -> dict[str, tuple[str, ...]]:
     """File ID components for each instance (by index path), grouped as the DICOMDIR is."""
     patients: dict[str, int] = {}
@@ -120,18 +111,6 @@ def _plan_ids(studies: Sequence[StudyEntry]) -> dict[str, tuple[str, ...]]:
     return ids
 
 
-def _leaf_keys(
-    entry: InstanceEntry, kind: RecordType, written: Path, dataset: Dataset | None
-) -> tuple[dict[str, RecordValue], str]:
-    if dataset is not None:
-        return dataset_keys(dataset, kind), _charset(dataset)
-    if kind in FROM_INDEX and entry.keys:
-        return index_image_keys(entry.keys), str(entry.keys.get("SpecificCharacterSet", ""))
-    # Not in the index (another record type, or received before keys were kept): the
-    # header of the copy just written, never its pixel data.
-    return read_keys(written, kind)
-
-
 def build_fileset(
     data_dir: Path,
     studies: Sequence[StudyEntry],
@@ -149,6 +128,7 @@ def build_fileset(
     total = len(ids)
     leaves: dict[str, Leaf] = {}
     datasets: dict[str, Dataset] = {}
+    filled: dict[str, dict[str, Any]] = {}  # keys the index lacked, read from headers
     counts = dict.fromkeys(Disposition, 0)
     file_ids: dict[str, str] = {}
     directories: set[Path] = set()
@@ -178,7 +158,18 @@ def build_fileset(
                     sop_class = str(ds.SOPClassUID) if ds is not None else entry.sop_class_uid
                     sop_uid = str(ds.SOPInstanceUID) if ds is not None else entry.sop_instance_uid
                     kind = record_type(sop_class)
-                    keys, charset = _leaf_keys(entry, kind, target, ds)
+                    header = ds
+                    if header is None and not (kind in FROM_INDEX and entry.keys):
+                        # Not in the index (another record type, or received before keys
+                        # were kept): the header of the copy just written, never its pixels.
+                        header = read_header(target)
+                    if header is None:
+                        keys = index_image_keys(entry.keys)
+                        charset = str(entry.keys.get("SpecificCharacterSet", ""))
+                    else:
+                        keys, charset = dataset_keys(header, kind), character_set(header)
+                        if not entry.keys:
+                            filled[entry.path] = series_level(header)
                     leaves[entry.path] = Leaf(
                         FileRef(components, sop_class, sop_uid, written.transfer_syntax),
                         kind,
@@ -191,7 +182,9 @@ def build_fileset(
                     done += 1
                     if progress is not None:
                         progress(done, total)
-        described = _described(studies, datasets) if transform is not None else list(studies)
+        described = (
+            _described(studies, datasets) if transform is not None else _filled(studies, filled)
+        )
         records = build_records(described, leaves, options.file_set_id)
         meta = FileMeta(
             str(generate_uid()),
@@ -264,6 +257,28 @@ def dicomdir_from_index(studies: Sequence[StudyEntry], path: Path, options: File
     return write_dicomdir(path, records, options.file_set_id, meta)
 
 
+def _filled(studies: Sequence[StudyEntry], filled: dict[str, dict[str, Any]]) -> list[StudyEntry]:
+    """Studies whose entries without index keys get the ones read from their headers."""
+    if not filled:
+        return list(studies)
+    return [
+        replace(
+            study,
+            series=tuple(
+                replace(
+                    series,
+                    instances=tuple(
+                        replace(entry, keys=filled[entry.path]) if entry.path in filled else entry
+                        for entry in series.instances
+                    ),
+                )
+                for series in study.series
+            ),
+        )
+        for study in studies
+    ]
+
+
 def _described(studies: Sequence[StudyEntry], datasets: dict[str, Dataset]) -> list[StudyEntry]:
     """Studies as the rewritten (de-identified) datasets describe them: the DICOMDIR must
     say what the files say, and a de-identifier changes names, IDs and UIDs."""
@@ -291,7 +306,7 @@ def _described(studies: Sequence[StudyEntry], datasets: dict[str, Dataset]) -> l
                         study_description=str(ds.get("StudyDescription", "")),
                         referring_physician=str(ds.get("ReferringPhysicianName", "")),
                         institution_name=str(ds.get("InstitutionName", "")),
-                        character_set=_charset(ds),
+                        character_set=character_set(ds),
                         series=(),
                     )
                 key = (study_uid, series_uid)
@@ -304,9 +319,7 @@ def _described(studies: Sequence[StudyEntry], datasets: dict[str, Dataset]) -> l
                         series_description=str(ds.get("SeriesDescription", "")),
                         instances=(),
                     )
-                keys = {k: str(ds.get(k, "")) for k in _SERIES_LEVEL if ds.get(k, "")}
-                if "SpecificCharacterSet" in keys:
-                    keys["SpecificCharacterSet"] = _charset(ds)
+                keys = series_level(ds)
                 series_out.setdefault(key, []).append(
                     replace(
                         entry,

@@ -25,6 +25,15 @@ from appliance.media.record_encoding import RecordItem, RecordValue
 from appliance.media.record_types import KEYS, RecordType
 
 _DEFER = 64 * 1024  # values larger than this (documents, curves) are never read
+# Series-level keys a SERIES record takes from its instances (with their character set).
+SERIES_LEVEL = (
+    "SpecificCharacterSet",
+    "SeriesDate",
+    "SeriesTime",
+    "InstitutionName",
+    "InstitutionAddress",
+    "PerformingPhysicianName",
+)
 # Of an SR's content, the record keeps only the items that modify the root concept name.
 _CONCEPT_MODIFIER = "HAS CONCEPT MOD"
 
@@ -97,15 +106,26 @@ def dataset_keys(ds: Dataset, record_type: RecordType) -> dict[str, RecordValue]
     return out
 
 
-def read_keys(path: Path, record_type: RecordType) -> tuple[dict[str, RecordValue], str]:
-    """Keys and Specific Character Set from the instance's own header."""
+def read_header(path: Path) -> Dataset:
+    """The instance's header: no pixel data, no value larger than 64 KiB."""
     try:
-        ds = dcmread(path, stop_before_pixels=True, defer_size=_DEFER)
+        return dcmread(path, stop_before_pixels=True, defer_size=_DEFER)
     except (OSError, InvalidDicomError, ValueError) as exc:
         raise MediaError(
             MediaProblem.MISSING_FILE, f"the stored instance {path} cannot be read: {exc}"
         ) from None
-    charset = ds.get("SpecificCharacterSet", "")
-    if isinstance(charset, MultiValue):
-        charset = "\\".join(charset)
-    return dataset_keys(ds, record_type), str(charset)
+
+
+def character_set(ds: Dataset) -> str:
+    value = ds.get("SpecificCharacterSet", "")
+    return "\\".join(value) if isinstance(value, MultiValue) else str(value)
+
+
+def series_level(ds: Dataset) -> dict[str, Any]:
+    """The series-level keys (and character set) a dataset gives, as the index keeps them."""
+    out: dict[str, Any] = {}
+    for keyword in SERIES_LEVEL:
+        value = _value(ds[keyword]) if keyword in ds else None
+        if isinstance(value, str) and value:
+            out[keyword] = value
+    return out
