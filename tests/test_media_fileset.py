@@ -9,6 +9,7 @@ change to its records), and read back with pydicom's FileSet equal to what was s
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -356,3 +357,17 @@ def test_unknown_study_and_existing_directory_are_refused(
     assert refused.returncode == 1
     assert "already exists" in refused.stderr
     assert [p.name for p in occupied.iterdir()] == ["keep.txt"]
+
+
+def test_plan_names_the_disc_a_study_set_needs(shared: Box, latin: Sent, unicode: Sent) -> None:
+    result = shared.run_cli(
+        "export", "plan", latin.study_uid, unicode.study_uid, "--media", "cd,dvd", "--json"
+    )
+    rows = json.loads(result.stdout)
+    assert [(r["volume"], r["medium"], r["profile"]) for r in rows] == [
+        ("1 of 1", "cd", "STD-GEN-CD")
+    ]
+    assert rows[0]["instances"] == len(latin.files) + len(unicode.files)
+    assert rows[0]["studies"] == [latin.study_uid, unicode.study_uid]
+    bad = shared.run_cli("export", "plan", latin.study_uid, "--media", "floppy", check=False)
+    assert bad.returncode == 2

@@ -171,3 +171,66 @@ def export_folder_cmd(
     except MediaError as exc:
         raise media_failure(exc, str(directory)) from None
     click.echo(describe(result, len(chosen), str(result.root)))
+
+
+_DISCS = ("cd", "dvd", "dvd-dl", "bd")
+
+
+@export.command("plan")
+@click.argument("studies", nargs=-1, required=True)
+@click.option(
+    "--media",
+    default=",".join(_DISCS),
+    show_default=True,
+    help="Disc types the burner takes, comma-separated (cd, dvd, dvd-dl, bd).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def export_plan_cmd(obj: Context, studies: tuple[str, ...], media: str, as_json: bool) -> None:
+    """Which discs STUDIES need: the smallest that holds them, or several, split by study
+    and then by series ("n of m"). Sizes come from the index; nothing is written."""
+    from appliance.cli.context import emit_json
+    from appliance.media.extras import ExtrasOptions, extras_size
+    from appliance.media.profiles import Medium
+    from appliance.media.spanning import plan_media
+
+    wanted = [m.strip() for m in media.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in _DISCS]
+    if unknown or not wanted:
+        raise click.BadParameter(f"choose from {', '.join(_DISCS)}", param_hint="--media")
+    settings = obj.config.media
+    capacities = {
+        Medium.CD: settings.cd_mb * 1_000_000,
+        Medium.DVD: settings.dvd_mb * 1_000_000,
+        Medium.DVD_DL: settings.dvd_dl_mb * 1_000_000,
+        Medium.BD: settings.bd_mb * 1_000_000,
+    }
+    extras = extras_size(ExtrasOptions(viewer_dir=settings.viewer_dir))
+    try:
+        plans = plan_media(
+            selection(obj, studies),
+            media=[Medium(m) for m in wanted],
+            capacities=capacities,
+            extras=extras,
+        )
+    except MediaError as exc:
+        raise click.ClickException(f"{exc.message[:1].upper()}{exc.message[1:]}.") from None
+    rows: list[dict[str, Any]] = [
+        {
+            "volume": f"{p.volume} of {p.volumes}",
+            "medium": p.medium.value,
+            "profile": p.profile.value,
+            "mb": round(p.size / 1_000_000, 1),
+            "studies": [s.study_uid for s in p.studies],
+            "instances": sum(1 for s in p.studies for _ in s.instances),
+        }
+        for p in plans
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['volume']:<8} {row['medium']:<7} {row['profile']:<18} {row['mb']:>9.1f} MB "
+            f"{row['instances']:>6} instance(s)  {' '.join(row['studies'])}"
+        )
