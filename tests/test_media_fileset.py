@@ -371,3 +371,45 @@ def test_plan_names_the_disc_a_study_set_needs(shared: Box, latin: Sent, unicode
     assert rows[0]["studies"] == [latin.study_uid, unicode.study_uid]
     bad = shared.run_cli("export", "plan", latin.study_uid, "--media", "floppy", check=False)
     assert bad.returncode == 2
+
+
+def test_anonymised_copy_holds_nothing_identifying_and_stays_valid(
+    shared: Box, latin: Sent, unicode: Sent, tmp_path: Path
+) -> None:
+    root = tmp_path / "anon"
+    profile = Profile.STD_GEN_DVD_JPEG
+    result = export(
+        shared,
+        root,
+        latin.study_uid,
+        unicode.study_uid,
+        "--profile",
+        profile.value,
+        "--copy-type",
+        "anonymised",
+    )
+    assert result.returncode == 0, result.stderr
+    files = [root / "DICOMDIR", *dicom_files(root)]
+    assert {str(p): e for p in files if (e := dciodvfy_errors(p))} == {}
+    assert dcmmkdir_problems(root, profile, tmp_path) == []
+    originals = {uid for study in (latin, unicode) for uid in study.files}
+    identifying = ["Müller".encode("latin-1"), "山田".encode(), b"PID-LATIN", b"PID-UTF8"]
+    written: set[str] = set()
+    for path in files:
+        data = path.read_bytes()
+        assert not [token for token in identifying if token in data], path
+    for instance in FileSet(root / "DICOMDIR"):
+        ds = instance.load()
+        written.add(str(ds.SOPInstanceUID))
+        assert ds.PatientIdentityRemoved == "YES"
+        assert instance.PatientID == ds.PatientID  # the directory says what the file says
+        assert instance.StudyInstanceUID == ds.StudyInstanceUID
+    assert len(written) == len(originals) and written.isdisjoint(originals)
+    # The key object note still points at images of this file-set (UIDs replaced alike).
+    notes = [i for i in FileSet(root / "DICOMDIR") if i.node.record_type == "KEY OBJECT DOC"]
+    referenced = {
+        str(item.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
+        for item in notes[0].load().ContentSequence
+    }
+    assert referenced and referenced <= written
+    assert "anonymised copy" in (root / "README.TXT").read_text(encoding="utf-8-sig")

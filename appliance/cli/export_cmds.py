@@ -37,7 +37,7 @@ _ADVICE = {
     "role to reconcile them, or leave the study out",
     MediaProblem.TARGET_EXISTS: "name a new directory",
     MediaProblem.NO_SPACE: "free space or write somewhere else",
-    MediaProblem.DEIDENTIFY_UNAVAILABLE: "write a patient or physician copy instead",
+    MediaProblem.BURNED_IN: "leave that series out of the anonymised copy",
 }
 
 

@@ -5,17 +5,17 @@ the whole file-set and the DICOMDIR is written from the de-identified values."""
 
 from __future__ import annotations
 
-import importlib
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from appliance.media.errors import MediaError, MediaProblem
 
 if TYPE_CHECKING:  # keeps this module light for the CLI's start-up
+    from pydicom.dataset import Dataset
+
     from appliance.media.transcode import Transform
 
 DEFAULT_LEVEL = "full"
-_MODULE = "appliance.media.deidentify"
 
 
 class CopyType(Enum):
@@ -25,23 +25,25 @@ class CopyType(Enum):
 
 
 def transform_for(copy_type: CopyType, level: str = DEFAULT_LEVEL) -> Transform | None:
-    """None for copies that keep the instances; a fresh de-identifier (one per file-set)
-    for an anonymised copy."""
+    """None for copies that keep the instances; a fresh de-identifier (one per file-set, so
+    one UID map and one date shift) for an anonymised copy."""
     if copy_type is not CopyType.ANONYMISED:
         return None
+    from appliance.media.deidentify import BurnedInAnnotation, Deidentifier, DeidLevel
+
     try:
-        module: Any = importlib.import_module(_MODULE)
-    except ImportError:
-        raise MediaError(
-            MediaProblem.DEIDENTIFY_UNAVAILABLE,
-            "anonymised copies need the de-identification module, which this box lacks",
-        ) from None
-    try:
-        deidentifier = module.Deidentifier(module.DeidLevel(level))
+        deidentifier = Deidentifier(DeidLevel(level))
     except ValueError:
-        choices = ", ".join(str(item.value) for item in module.DeidLevel)
+        choices = ", ".join(item.value for item in DeidLevel)
         raise MediaError(
             MediaProblem.BAD_VALUE, f"{level!r} is not a de-identification level ({choices})"
         ) from None
-    apply: Transform = deidentifier.apply
+
+    def apply(ds: Dataset) -> Dataset:
+        try:
+            return deidentifier.apply(ds)
+        except BurnedInAnnotation as exc:
+            # Pixels cannot be cleaned: the whole anonymised copy is refused, not one image.
+            raise MediaError(MediaProblem.BURNED_IN, str(exc)) from None
+
     return apply

@@ -18,7 +18,7 @@ class MediaProblem(Enum):
     NO_SPACE = "no-space"
     WRITE_FAILED = "write-failed"
     TOO_LARGE = "too-large"  # does not fit the largest medium allowed, even split
-    DEIDENTIFY_UNAVAILABLE = "deidentify-unavailable"
+    BURNED_IN = "burned-in"  # an anonymised copy of pixels that show the patient's identity
     BAD_VALUE = "bad-value"  # a value that cannot go into a directory record
 
 

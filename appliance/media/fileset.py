@@ -257,6 +257,12 @@ def dicomdir_from_index(studies: Sequence[StudyEntry], path: Path, options: File
     return write_dicomdir(path, records, options.file_set_id, meta)
 
 
+def _text(ds: Dataset, keyword: str) -> str:
+    """A value as text; an empty element (None in pydicom) is ""."""
+    value = ds.get(keyword)
+    return "" if value is None else str(value)
+
+
 def _filled(studies: Sequence[StudyEntry], filled: dict[str, dict[str, Any]]) -> list[StudyEntry]:
     """Studies whose entries without index keys get the ones read from their headers."""
     if not filled:
@@ -295,17 +301,17 @@ def _described(studies: Sequence[StudyEntry], datasets: dict[str, Dataset]) -> l
                     out[study_uid] = replace(
                         study,
                         study_uid=study_uid,
-                        patient_id=str(ds.get("PatientID", "")),
-                        patient_name=str(ds.get("PatientName", "")),
-                        patient_birth_date=str(ds.get("PatientBirthDate", "")),
-                        patient_sex=str(ds.get("PatientSex", "")),
-                        study_date=str(ds.get("StudyDate", "")),
-                        study_time=str(ds.get("StudyTime", "")),
-                        accession_number=str(ds.get("AccessionNumber", "")),
-                        study_id=str(ds.get("StudyID", "")),
-                        study_description=str(ds.get("StudyDescription", "")),
-                        referring_physician=str(ds.get("ReferringPhysicianName", "")),
-                        institution_name=str(ds.get("InstitutionName", "")),
+                        patient_id=_text(ds, "PatientID"),
+                        patient_name=_text(ds, "PatientName"),
+                        patient_birth_date=_text(ds, "PatientBirthDate"),
+                        patient_sex=_text(ds, "PatientSex"),
+                        study_date=_text(ds, "StudyDate"),
+                        study_time=_text(ds, "StudyTime"),
+                        accession_number=_text(ds, "AccessionNumber"),
+                        study_id=_text(ds, "StudyID"),
+                        study_description=_text(ds, "StudyDescription"),
+                        referring_physician=_text(ds, "ReferringPhysicianName"),
+                        institution_name=_text(ds, "InstitutionName"),
                         character_set=character_set(ds),
                         series=(),
                     )
@@ -314,9 +320,9 @@ def _described(studies: Sequence[StudyEntry], datasets: dict[str, Dataset]) -> l
                     series_info[key] = replace(
                         series,
                         series_uid=series_uid,
-                        modality=str(ds.get("Modality", "")),
-                        series_number=str(ds.get("SeriesNumber", "")),
-                        series_description=str(ds.get("SeriesDescription", "")),
+                        modality=_text(ds, "Modality"),
+                        series_number=_text(ds, "SeriesNumber"),
+                        series_description=_text(ds, "SeriesDescription"),
                         instances=(),
                     )
                 keys = series_level(ds)
@@ -325,7 +331,7 @@ def _described(studies: Sequence[StudyEntry], datasets: dict[str, Dataset]) -> l
                         entry,
                         sop_instance_uid=str(ds.SOPInstanceUID),
                         sop_class_uid=str(ds.SOPClassUID),
-                        instance_number=str(ds.get("InstanceNumber", "")),
+                        instance_number=_text(ds, "InstanceNumber"),
                         keys=keys,
                     )
                 )

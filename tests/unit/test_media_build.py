@@ -173,3 +173,27 @@ def test_bad_file_set_id_and_empty_selection_change_nothing(tmp_path: Path) -> N
 )
 def test_person_names_as_people_write_them(dicom: str, written: str) -> None:
     assert person_name(dicom) == written
+
+
+def test_anonymised_copies_get_a_deidentifier_of_a_known_level() -> None:
+    assert transform_for(CopyType.ANONYMISED, "reduced") is not None
+    with pytest.raises(MediaError) as caught:
+        transform_for(CopyType.ANONYMISED, "partial")
+    assert caught.value.problem is MediaProblem.BAD_VALUE
+    assert "full, reduced, service" in caught.value.message
+
+
+def test_burned_in_annotation_refuses_the_anonymised_copy(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    study = stored(data, Patient("Doe^Jane", "PID-4"), count=1)
+    path = data / study.series[0].instances[0].path
+    ds = dcmread(path)
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(path, enforce_file_format=True)
+    transform = transform_for(CopyType.ANONYMISED)
+    options = FileSetOptions(Profile.STD_GEN_CD, copy_type=CopyType.ANONYMISED)
+    with pytest.raises(MediaError) as caught:
+        export_folder(data, [study], tmp_path / "out", options, transform=transform)
+    assert caught.value.problem is MediaProblem.BURNED_IN
+    assert str(ds.SOPInstanceUID) in caught.value.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
