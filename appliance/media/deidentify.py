@@ -265,6 +265,8 @@ class Deidentifier:
         elif vr == "UI" and int(tag) not in CLASS_UID_TAGS:
             # E.1.1 5: every reference to an instance is protected, listed or not.
             action = Action.KEEP if Option.RETAIN_UIDS in self.options else Action.UID
+        elif vr == "UN":
+            action = Action.REMOVE  # an attribute not even pydicom knows cannot be judged
         else:
             action = Action.KEEP
         return _fit_iod(action, int(tag), family)

@@ -407,8 +407,15 @@ def test_private_attributes_go_except_safe_numbers_at_service_level(study: Study
 
 
 @pytest.mark.parametrize("level", list(DeidLevel))
-def test_overlays_curves_and_icons_are_removed(study: Study, level: DeidLevel) -> None:
-    out = Deidentifier(level).apply(study.ct[0])
+def test_overlays_curves_icons_and_unknown_attributes_are_removed(
+    study: Study, level: DeidLevel
+) -> None:
+    src = copy.deepcopy(study.ct[0])
+    # standard tags the data dictionary does not know: nothing to judge them by
+    src.add_new(0x00080FFE, "UN", b"nothing to judge it by")
+    src.add_new(0x00180FFE, "UN", data.PATIENT["name"].encode())
+    out = Deidentifier(level).apply(src)
+    assert 0x00080FFE not in out and 0x00180FFE not in out
     groups = {e.tag.group for e in out}
     assert not {g for g in groups if 0x5000 <= g <= 0x60FF}
     assert "IconImageSequence" not in out
