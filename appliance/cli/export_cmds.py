@@ -58,10 +58,24 @@ def media_options(command: F) -> F:
     )(command)
     return click.option(
         "--profile",
-        type=click.Choice([p.value for p in Profile], case_sensitive=False),
+        metavar="PROFILE",
         default=None,
-        help="Media Storage Application Profile (default: [media] default_profile).",
+        callback=_profile,
+        help="Media Storage Application Profile, e.g. STD-GEN-CD, STD-GEN-DVD-J2K, "
+        "STD-GEN-USB-JPEG (default: [media] default_profile; all in docs/media.md).",
     )(command)
+
+
+def _profile(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """PS3.11 writes profiles in upper case; any case is taken."""
+    if value is None:
+        return None
+    try:
+        return Profile(value.upper()).value
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not one of {', '.join(p.value for p in Profile)}"
+        ) from None
 
 
 def media_failure(exc: MediaError, nothing_at: str) -> click.ClickException:
@@ -92,7 +106,7 @@ def build_arguments(
     media = config.media
     kind = CopyType(copy_type)
     options = FileSetOptions(
-        profile=Profile(profile.upper()) if profile else media.default_profile,
+        profile=Profile(profile) if profile else media.default_profile,
         file_set_id=media.file_set_id,
         source_ae_title=config.dicom.ae_titles[0],
         copy_type=kind,

@@ -128,7 +128,7 @@ def write_instance(
             raise MediaError(
                 MediaProblem.UNDECODABLE,
                 f"instance {sop_instance_uid} ({_name(transfer_syntax)}) cannot be decoded "
-                f"for {profile.value}: {exc}",
+                f"for {profile.value}: {' '.join(str(exc).split())}",  # one line
             ) from None
         written_syntax = EXPLICIT_LE
     elif disposition is Disposition.REENCODE:
