@@ -40,6 +40,7 @@ from appliance.media.leaf_keys import (
     character_set,
     dataset_keys,
     index_image_keys,
+    needs_header,
     read_header,
     series_level,
 )
@@ -159,7 +160,9 @@ def build_fileset(
                     sop_uid = str(ds.SOPInstanceUID) if ds is not None else entry.sop_instance_uid
                     kind = record_type(sop_class)
                     header = ds
-                    if header is None and not (kind in FROM_INDEX and entry.keys):
+                    from_index = bool(entry.keys) and not needs_header(entry.keys)
+                    from_index = from_index and kind in FROM_INDEX
+                    if header is None and not from_index:
                         # Not in the index (another record type, or received before keys
                         # were kept): the header of the copy just written, never its pixels.
                         header = read_header(target)

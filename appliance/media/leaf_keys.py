@@ -84,11 +84,47 @@ def _item(item: Dataset) -> RecordItem:
     return out
 
 
+# Image keys that an enhanced (functional group) object keeps in its Shared Functional
+# Groups Sequence rather than at the top level (PS3.11 table H.3-2).
+FUNCTIONAL_GROUP_KEYS = frozenset(
+    {"ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "ReferencedImageSequence"}
+)
+
+
+def needs_header(keys: Mapping[str, Any]) -> bool:
+    """Whether an image's index keys may lack what its functional groups hold: a
+    multi-frame object without top-level plane keys (a few, large files)."""
+    return "NumberOfFrames" in keys and not (
+        "ImageOrientationPatient" in keys or "PixelSpacing" in keys
+    )
+
+
+def _shared_group(ds: Dataset, keyword: str) -> DataElement | None:
+    """`keyword` in the first Shared Functional Groups item, directly or one macro down."""
+    groups = ds.get("SharedFunctionalGroupsSequence")
+    if not groups:
+        return None
+    item = groups[0]
+    if keyword in item:
+        return item[keyword]  # type: ignore[no-any-return]
+    for element in item:
+        if element.VR == "SQ" and element.value and keyword in element.value[0]:
+            return element.value[0][keyword]  # type: ignore[no-any-return]
+    return None
+
+
 def dataset_keys(ds: Dataset, record_type: RecordType) -> dict[str, RecordValue]:
     """The keys of `record_type` that `ds` has a value for."""
     out: dict[str, RecordValue] = {}
     for keyword, _ in KEYS[record_type]:
         if keyword not in ds:
+            nested = (
+                _shared_group(ds, keyword)
+                if record_type is RecordType.IMAGE and keyword in FUNCTIONAL_GROUP_KEYS
+                else None
+            )
+            if nested is not None and (value := _value(nested)) not in (None, []):
+                out[keyword] = value
             continue
         element = ds[keyword]
         if keyword == "ContentSequence":

@@ -16,7 +16,9 @@ from appliance.media.errors import MediaError, MediaProblem
 from appliance.media.extras import ExtrasOptions
 from appliance.media.fileset import FileSetOptions, build_fileset, export_folder
 from appliance.media.labels import person_name
+from appliance.media.leaf_keys import dataset_keys, needs_header
 from appliance.media.profiles import Profile
+from appliance.media.record_types import RecordType
 from tests.media_data import Patient, ct
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -197,3 +199,34 @@ def test_burned_in_annotation_refuses_the_anonymised_copy(tmp_path: Path) -> Non
     assert caught.value.problem is MediaProblem.BURNED_IN
     assert str(ds.SOPInstanceUID) in caught.value.message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_enhanced_objects_give_plane_keys_from_their_shared_functional_groups() -> None:
+    ds = Dataset()
+    ds.NumberOfFrames = 40
+    ds.Rows = ds.Columns = 256
+    orientation, measures, reference = Dataset(), Dataset(), Dataset()
+    orientation.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    measures.PixelSpacing = ["0.7", "0.7"]
+    measures.SliceThickness = 1
+    reference.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    reference.ReferencedSOPInstanceUID = "1.2.3.4"
+    shared = Dataset()
+    shared.PlaneOrientationSequence = [orientation]
+    shared.PixelMeasuresSequence = [measures]
+    shared.ReferencedImageSequence = [reference]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    # The index has NumberOfFrames but no plane keys: the builder reads the header.
+    assert needs_header({"NumberOfFrames": "40", "Rows": 256})
+    assert not needs_header({"NumberOfFrames": "40", "PixelSpacing": "0.7\\0.7"})
+    assert not needs_header({"Rows": 512})
+    keys = dataset_keys(ds, RecordType.IMAGE)
+    assert keys["ImageOrientationPatient"] == "1\\0\\0\\0\\1\\0"
+    assert keys["PixelSpacing"] == "0.7\\0.7"
+    assert keys["ReferencedImageSequence"] == [
+        {
+            "ReferencedSOPClassUID": "1.2.840.10008.5.1.4.1.1.4",
+            "ReferencedSOPInstanceUID": "1.2.3.4",
+        }
+    ]
+    assert keys["NumberOfFrames"] == "40"
