@@ -9,15 +9,18 @@ change to its records), and read back with pydicom's FileSet equal to what was s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomli_w
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
@@ -27,7 +30,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from appliance import IMPLEMENTATION_CLASS_UID
 from appliance.media.profiles import Disposition, Profile
 from appliance.media.transcode import decodable
-from tests.conftest import Box
+from tests.conftest import APPLIANCE, Box
 from tests.dcmtk import module_box, run_tool, storescu
 from tests.media_data import (
     DCMTK_ENCODINGS,
@@ -413,3 +416,197 @@ def test_anonymised_copy_holds_nothing_identifying_and_stays_valid(
     }
     assert referenced and referenced <= written
     assert "anonymised copy" in (root / "README.TXT").read_text(encoding="utf-8-sig")
+
+
+# -- appliance export iso / usb: the same file-set, mastered and read back ------------------
+
+
+def xorriso_extract(image: Path, dest: Path) -> str:
+    """Extract the image with xorriso; returns its -toc report (volume id, trees)."""
+    toc = run_tool("xorriso", "-indev", str(image), "-toc")
+    done = run_tool(
+        "xorriso", "-abort_on", "FAILURE", "-indev", str(image),
+        "-osirrox", "on", "-extract", "/", str(dest),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    for folder in [dest, *[p for p in dest.rglob("*") if p.is_dir()]]:
+        folder.chmod(0o755)  # the disc's modes are read-only; let pytest clean up
+    return toc.stdout + toc.stderr
+
+
+def test_iso_image_holds_the_file_set_dicomdir_at_the_root(
+    shared: Box, latin: Sent, unicode: Sent, tmp_path: Path
+) -> None:
+    image = tmp_path / "disc.iso"
+    result = shared.run_cli(
+        "export", "iso", str(image), latin.study_uid, unicode.study_uid, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    # Small and partly compressed: the smallest disc, whose profile decodes everything.
+    assert "as STD-GEN-CD" in result.stdout and "for a CD" in result.stdout
+    assert oct(image.stat().st_mode & 0o777) == "0o640"  # patient data: not world-readable
+    extracted = tmp_path / "extracted"
+    toc = xorriso_extract(image, extracted)
+    assert "Volume id    : 'KILN'" in toc
+    assert sorted(p.name for p in extracted.iterdir()) == [
+        "DICOM",
+        "DICOMDIR",
+        "INDEX.HTM",
+        "README.TXT",
+    ]
+    _check_fileset(shared, extracted, Profile.STD_GEN_CD, [latin, unicode], tmp_path)
+
+
+def test_iso_refuses_a_stick_profile_and_an_existing_file(
+    shared: Box, latin: Sent, tmp_path: Path
+) -> None:
+    image = tmp_path / "disc.iso"
+    wrong = shared.run_cli(
+        "export", "iso", str(image), latin.study_uid, "--profile", "std-gen-usb-jpeg", check=False
+    )
+    assert wrong.returncode == 2
+    assert "not a disc profile" in wrong.stderr
+    image.write_bytes(b"mine")
+    taken = shared.run_cli("export", "iso", str(image), latin.study_uid, check=False)
+    assert taken.returncode == 1
+    assert "already exists" in taken.stderr
+    assert image.read_bytes() == b"mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disc.iso"]  # no staging left
+
+
+def test_iso_of_an_undecodable_instance_leaves_nothing(shared: Box, tmp_path: Path) -> None:
+    patient = Patient("Broken^Jpeg", "PID-BROKEN", "ISO_IR 100")
+    sent = Sent(str(generate_uid()))
+    send(
+        shared,
+        sent,
+        [(_truncated_jpeg(tmp_path, patient, sent.study_uid), "1.2.840.10008.1.2.4.50")],
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    result = shared.run_cli("export", "iso", str(out / "disc.iso"), sent.study_uid, check=False)
+    assert result.returncode == 1
+    assert "nothing was written" in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def usb_config(box: Box, tmp_path: Path, **simulator: object) -> Path:
+    """The shared box's config with a simulated stick that keeps its image afterwards."""
+    config = tomllib.loads(box.config_path.read_text())
+    config["usb"] = {
+        "backend": "simulated",
+        "wait_seconds": 20,
+        "mount_dir": str(tmp_path / "mnt"),
+        "simulator": {"image_mb": 64, "keep_images": True, **simulator},
+    }
+    path = tmp_path / "usb.toml"
+    path.write_text(tomli_w.dumps(config))
+    return path
+
+
+@contextlib.contextmanager
+def mounted_stick(box: Box, scratch: Path) -> Iterator[Path]:
+    """The simulated stick's image, loop-mounted read-only by the test itself."""
+    images = sorted(box.data_dir.joinpath("usb-simulator").glob("stick-*.img"))
+    assert len(images) == 1, images
+    target = scratch / "stick"
+    target.mkdir()
+    subprocess.run(
+        ["mount", "-t", "ext4", "-o", "loop,ro,noload", str(images[0]), str(target)], check=True
+    )
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+        images[0].unlink()
+
+
+def test_usb_export_writes_a_file_set_that_reads_back(
+    shared: Box, latin: Sent, unicode: Sent, tmp_path: Path
+) -> None:
+    """`appliance export usb` on the simulated stick (umockdev, re-executed under
+    umockdev-run by the command itself); root for the loop mounts, as CI runs."""
+    config = usb_config(shared, tmp_path)
+    result = subprocess.run(
+        [*APPLIANCE, "--config", str(config), "export", "usb", latin.study_uid, unicode.study_uid],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "read back correct. It is safe to remove." in result.stdout
+    # Mostly JPEG and JPEG 2000 in equal measure: the USB profile that decodes fewer.
+    profile = Profile.STD_GEN_USB_JPEG if "STD-GEN-USB-JPEG" in result.stdout else None
+    profile = profile or Profile.STD_GEN_USB_J2K
+    with mounted_stick(shared, tmp_path) as stick:
+        _check_fileset(shared, stick, profile, [latin, unicode], tmp_path)
+
+
+def test_usb_export_to_a_write_protected_stick_fails_and_says_so(
+    shared: Box, latin: Sent, tmp_path: Path
+) -> None:
+    config = usb_config(shared, tmp_path, fault="read-only")
+    result = subprocess.run(
+        [*APPLIANCE, "--config", str(config), "export", "usb", latin.study_uid],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "write-protected" in result.stderr
+    assert "safe to remove" not in result.stdout + result.stderr
+    with mounted_stick(shared, tmp_path) as stick:
+        assert [p.name for p in stick.iterdir() if p.name != "lost+found"] == []
+
+
+def test_iso_too_large_for_one_cd_spans_two_complete_file_sets(shared: Box, tmp_path: Path) -> None:
+    """126 MB of CT on 100 MB CDs: two images, split by series, each a file-set of its own."""
+    patient = Patient("Span^Two", "PID-SPAN", "ISO_IR 100")
+    sent = Sent(str(generate_uid()))
+    files = []
+    for series_number in (1, 2, 3):
+        series_uid = str(generate_uid())
+        for number in range(1, 21):
+            ds = ct(
+                patient,
+                sent.study_uid,
+                series_uid,
+                series_number=series_number,
+                number=number,
+                size=1024,
+            )
+            files.append((saved(ds, tmp_path, f"big{series_number}-{number}"), EXPLICIT_LE))
+    send(shared, sent, files)
+    config = tomllib.loads(shared.config_path.read_text())
+    config["media"] = {"cd_mb": 100, "file_set_id": "SPAN_TEST"}
+    small_cds = tmp_path / "cd.toml"
+    small_cds.write_text(tomli_w.dumps(config))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run(
+        [*APPLIANCE, "--config", str(small_cds), "export", "iso", str(out / "span.iso"),
+         sent.study_uid, "--media", "cd"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["span-1of2.iso", "span-2of2.iso"]
+    seen: dict[str, str] = {}
+    volumes_of_series: dict[str, set[int]] = {}
+    for volume in (1, 2):
+        extracted = tmp_path / f"volume{volume}"
+        toc = xorriso_extract(out / f"span-{volume}of2.iso", extracted)
+        assert "Volume id    : 'SPAN_TEST'" in toc
+        assert dciodvfy_errors(extracted / "DICOMDIR") == []
+        assert f"Volume {volume} of 2" in (extracted / "README.TXT").read_text("utf-8-sig")
+        for instance in FileSet(extracted / "DICOMDIR"):
+            ds = instance.load()
+            assert str(ds.SOPInstanceUID) not in seen  # on one volume only
+            seen[str(ds.SOPInstanceUID)] = str(ds.SeriesInstanceUID)
+            volumes_of_series.setdefault(str(ds.SeriesInstanceUID), set()).add(volume)
+    assert set(seen) == set(sent.files)
+    # Split by series: each series lies whole on one disc, and both discs hold some.
+    assert len(volumes_of_series) == 3
+    assert all(len(volumes) == 1 for volumes in volumes_of_series.values())
+    assert set().union(*volumes_of_series.values()) == {1, 2}

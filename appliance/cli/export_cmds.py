@@ -1,10 +1,10 @@
 """`appliance export`: studies written as DICOM file-sets (docs/media.md).
 
-`export folder DIR STUDY...` builds one in a new directory. The group is meant to grow
-(`export iso`, `export usb`): such a command takes the shared options (`media_options`),
-reads the studies with `selection`, builds its file-set with
-`appliance.media.fileset.staged_fileset(..., **build_arguments(...))` and reports
-`MediaError` through `media_failure`, which is where errors become sentences.
+`export folder DIR STUDY...` builds one in a new directory, `export plan` says which discs
+a study set needs; `export iso` and `export usb` (export_media_cmds.py) take the shared
+options (`media_options`), read the studies with `selection`, build their file-set with
+`appliance.media.fileset.staged_fileset` and report `MediaError` through `media_failure`,
+which is where errors become sentences.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import click
 from appliance.cli.context import Context, pass_ctx
 from appliance.media.copies import DEFAULT_LEVEL, CopyType, transform_for
 from appliance.media.errors import MediaError, MediaProblem
-from appliance.media.profiles import Profile
+from appliance.media.profiles import Medium, Profile
 
 if TYPE_CHECKING:  # the builders import pydicom: only a command that runs loads them
+    from appliance.config.schema import MediaSection
     from appliance.media.contents import StudyEntry
     from appliance.media.fileset import FileSetResult, Progress
 
@@ -187,14 +188,31 @@ def export_folder_cmd(
     click.echo(describe(result, len(chosen), str(result.root)))
 
 
-_DISCS = ("cd", "dvd", "dvd-dl", "bd")
+DISCS = ("cd", "dvd", "dvd-dl", "bd")
+
+
+def parse_media(media: str) -> list[str]:
+    wanted = [m.strip() for m in media.split(",") if m.strip()]
+    if not wanted or any(m not in DISCS for m in wanted):
+        raise click.BadParameter(f"choose from {', '.join(DISCS)}", param_hint="--media")
+    return wanted
+
+
+def disc_capacities(settings: MediaSection) -> dict[Medium, int]:
+    """Usable bytes per disc type, from [media]."""
+    return {
+        Medium.CD: settings.cd_mb * 1_000_000,
+        Medium.DVD: settings.dvd_mb * 1_000_000,
+        Medium.DVD_DL: settings.dvd_dl_mb * 1_000_000,
+        Medium.BD: settings.bd_mb * 1_000_000,
+    }
 
 
 @export.command("plan")
 @click.argument("studies", nargs=-1, required=True)
 @click.option(
     "--media",
-    default=",".join(_DISCS),
+    default=",".join(DISCS),
     show_default=True,
     help="Disc types the burner takes, comma-separated (cd, dvd, dvd-dl, bd).",
 )
@@ -205,20 +223,11 @@ def export_plan_cmd(obj: Context, studies: tuple[str, ...], media: str, as_json:
     and then by series ("n of m"). Sizes come from the index; nothing is written."""
     from appliance.cli.context import emit_json
     from appliance.media.extras import ExtrasOptions, extras_size
-    from appliance.media.profiles import Medium
     from appliance.media.spanning import plan_media
 
-    wanted = [m.strip() for m in media.split(",") if m.strip()]
-    unknown = [m for m in wanted if m not in _DISCS]
-    if unknown or not wanted:
-        raise click.BadParameter(f"choose from {', '.join(_DISCS)}", param_hint="--media")
+    wanted = parse_media(media)
     settings = obj.config.media
-    capacities = {
-        Medium.CD: settings.cd_mb * 1_000_000,
-        Medium.DVD: settings.dvd_mb * 1_000_000,
-        Medium.DVD_DL: settings.dvd_dl_mb * 1_000_000,
-        Medium.BD: settings.bd_mb * 1_000_000,
-    }
+    capacities = disc_capacities(settings)
     extras = extras_size(ExtrasOptions(viewer_dir=settings.viewer_dir))
     try:
         plans = plan_media(

@@ -242,6 +242,7 @@ def status(obj: Context, as_json: bool) -> None:
 def _register() -> None:
     """Command groups that live in their own modules."""
     from appliance.cli.export_cmds import export
+    from appliance.cli.export_media_cmds import registered
     from appliance.cli.mpps_cmds import mpps
     from appliance.cli.outbox_cmds import outbox
     from appliance.cli.worklist_cmds import worklist
@@ -250,6 +251,8 @@ def _register() -> None:
     cli.add_command(mpps)
     cli.add_command(outbox)
     cli.add_command(export)
+    for command in registered():
+        export.add_command(command)
 
 
 _register()

@@ -240,6 +240,8 @@ class UsbSimulatorSection(Strict):
     fault: SimFault = SimFault.NONE
     pull_after_bytes: int = Field(1048576, ge=0, le=1 << 40)
     insert_after_seconds: float = Field(0.0, ge=0, le=3600)
+    # Leave the stick's image (usb-simulator/stick-N.img) to look at what was written.
+    keep_images: bool = False
 
 
 class UsbSection(Strict):

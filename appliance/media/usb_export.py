@@ -45,6 +45,7 @@ from drivers.usb_storage.mount import SystemMounter
 from drivers.usb_storage.simulator import SimulatorOptions, UsbSimulator
 from drivers.usb_storage.stick import Stick
 from drivers.usb_storage.udev import StickEvent, UdevAction, UdevWatcher
+from drivers.usb_storage.umockdev import preloaded
 from statemachines.usb_export import (
     ERROR_STATES,
     Listener,
@@ -102,6 +103,7 @@ def _simulated_driver(config: KilnConfig) -> UsbStorageDriver:
             fault=sim.fault,
             pull_after_bytes=sim.pull_after_bytes,
             insert_after_seconds=sim.insert_after_seconds,
+            keep_images=sim.keep_images,
         )
     )
     try:
@@ -115,6 +117,25 @@ BACKENDS: dict[UsbBackend, Callable[[KilnConfig], UsbStorageDriver]] = {
     UsbBackend.UDEV: _udev_driver,
     UsbBackend.SIMULATED: _simulated_driver,
 }
+
+
+def _simulator_wrapper() -> list[str]:
+    # umockdev fakes /sys and the uevent socket only for a process started with its
+    # preload library; a command that is already so started needs nothing.
+    return [] if preloaded() else ["umockdev-run", "--"]
+
+
+# How a process that drives the backend must be started (empty: as it is).
+WRAPPERS: dict[UsbBackend, Callable[[], list[str]]] = {
+    UsbBackend.UDEV: list,
+    UsbBackend.SIMULATED: _simulator_wrapper,
+}
+
+
+def process_wrapper(config: KilnConfig) -> list[str]:
+    """The command prefix (e.g. `umockdev-run --`) a process using the configured backend
+    must be started under; [] when this process can use it as it is."""
+    return WRAPPERS[config.usb.backend]()
 
 
 def open_usb_driver(config: KilnConfig) -> UsbStorageDriver:

@@ -57,6 +57,7 @@ class SimulatorOptions:
     pull_after_bytes: int = 1 << 20
     insert_after_seconds: float | None = 0.0  # None: only `insert()` plugs a stick in
     label: str = "KILNSIM"
+    keep_images: bool = False  # leave each stick's image behind to inspect what it received
 
 
 @dataclass
@@ -284,7 +285,8 @@ class UsbSimulator:
                         unmount_path(stick.mounted_at, lazy=True)
                     except Exception as error:  # teardown: report, go on
                         log.warning("could not detach %s: %s", stick.mounted_at, error)
-                stick.image.unlink(missing_ok=True)
+                if not self._options.keep_images:
+                    stick.image.unlink(missing_ok=True)
             self._testbed.close()
 
 
