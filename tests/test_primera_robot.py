@@ -53,7 +53,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
         SE, options, drive_hook=lambda d, inserted: events.append((d, inserted))
     )
     simulator.start()
-    driver = connect(RobotOptions(simulator.path, timings=FAST), SE)
+    driver = connect(RobotOptions(simulator.path, timings=FAST))
     rig = Rig(simulator, driver)
     rig.drive_events = events
     try:
@@ -252,7 +252,7 @@ def test_requests_the_robot_cannot_start_are_refused(rig: Rig) -> None:
 def test_system_actions_the_model_supports_and_does_not() -> None:
     xi = flavor("disc-publisher-xi")
     with RobotSimulator(xi) as simulator:
-        robot = connect(RobotOptions(simulator.path, timings=FAST), xi)
+        robot = connect(RobotOptions(simulator.path, model="disc-publisher-xi", timings=FAST))
         try:
             assert robot.system_action(SystemAction.CHECK_DISCS).idle
             with pytest.raises(CommandRefused) as refused:
@@ -268,7 +268,7 @@ def test_device_traffic_is_logged_only_when_asked(
     with caplog.at_level(logging.DEBUG, logger="drivers.primera.traffic"):
         rig.robot.status()
         assert not [r for r in caplog.records if r.name == "drivers.primera.traffic"]
-        logged = connect(RobotOptions(rig.sim.path, timings=FAST, log_traffic=True), SE)
+        logged = connect(RobotOptions(rig.sim.path, timings=FAST, log_traffic=True))
         try:
             logged.status()
         finally:
@@ -289,7 +289,7 @@ def test_the_simulator_as_a_process_can_be_killed() -> None:
         assert process.stdout is not None
         path = process.stdout.readline().strip()
         assert path.startswith("/dev/pts/")
-        robot = connect(RobotOptions(path, timings=FAST), SE)
+        robot = connect(RobotOptions(path, timings=FAST))
         try:
             robot.load_drive("input", 0)
             assert robot.status().drive(0).has_disc

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from drivers.primera.flavors import Flavor, Operation, SystemAction, Timings
+from drivers.primera.flavors import Flavor, Operation, SystemAction, Timings, flavor
 from drivers.primera.robot_errors import (
     CommandRefused,
     OperationTimedOut,
@@ -289,15 +289,16 @@ class RobotDriver:
             raise CommandRefused(operation.value, PTROBOT_NO_PRINTER)
 
 
-def connect(options: RobotOptions, flavor: Flavor) -> RobotDriver:
-    """A driver on the node `options.port` for `flavor` (flavors.flavor(options.model))."""
+def connect(options: RobotOptions) -> RobotDriver:
+    """A driver on the node `options.port` for the model `options.model`, connected."""
+    model = flavor(options.model)
     if options.timings is not None:
-        flavor = flavor.with_timings(options.timings)
+        model = model.with_timings(options.timings)
     link = open_transport(
         SerialOptions(
             options.port,
-            reconnect_delay=flavor.timings.reconnect_delay,
+            reconnect_delay=model.timings.reconnect_delay,
             log_traffic=options.log_traffic,
         )
     )
-    return RobotDriver(link, flavor, retries=options.retries)
+    return RobotDriver(link, model, retries=options.retries)
