@@ -492,3 +492,18 @@ class JobStore:
             )
             for r in rows
         ]
+
+    # What the operator does
+
+    def cancel(self, job_id: int) -> None:
+        """No more discs: those not yet in a station are cancelled; one in a station
+        finishes (it cannot be called back)."""
+        with transaction(self.conn):
+            self.fire_job(job_id, JobEvent.CANCEL, message="")
+            for disc in self.discs(job_id):
+                if disc.state in (DiscState.PENDING, DiscState.IMAGE_READY):
+                    self.fire_disc(disc.id, DiscEvent.CANCEL)
+
+    def retry(self, job_id: int) -> None:
+        """A parked or failed job goes back to the queue."""
+        self.fire_job(job_id, JobEvent.RETRY, message="")
