@@ -256,7 +256,18 @@ _KINDS: dict[str, type[Strict]] = {
 def _sentence(error: Any, data: dict[str, Any]) -> str:
     loc: tuple[int | str, ...] = tuple(error["loc"])
     kind = error["type"]
-    message = str(error["msg"]).removeprefix("Value error, ")
+    ctx = error.get("ctx") or {}
+    plain = {
+        "missing": "is required",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "greater_than": f"must be more than {ctx.get('gt')}",
+        "too_short": f"needs at least {ctx.get('min_length')} item(s)",
+        "too_long": f"allows at most {ctx.get('max_length')} item(s)",
+        "string_too_long": f"allows at most {ctx.get('max_length')} characters",
+        "string_pattern_mismatch": "must be a colour written #rrggbb",
+    }
+    message = plain.get(kind, str(error["msg"]).removeprefix("Value error, "))
     prefix = ""
     keys: tuple[int | str, ...] = loc
     model: type[Strict] = LabelTemplate
