@@ -24,6 +24,7 @@ from drivers.primera.robot_errors import (
     RobotSystemError,
 )
 from drivers.primera.robot_simulator import RobotSimulator, SimulatorOptions
+from drivers.primera.serial_transport import NodeKind
 
 ROOT = Path(__file__).resolve().parent.parent
 SE = flavor("disc-publisher-se")
@@ -247,6 +248,19 @@ def test_requests_the_robot_cannot_start_are_refused(rig: Rig) -> None:
         rig.robot.load_drive("input", 1)
     assert bad_drive.value.code == 503
     assert rig.robot.status().idle
+
+
+def test_a_printer_class_node_is_driven_with_plain_reads_and_writes(rig: Rig) -> None:
+    # The pty is not a /dev/usb/lp node, but plain I/O on it is what usblp gets.
+    robot = connect(RobotOptions(rig.sim.path, kind=NodeKind.USBLP, timings=FAST))
+    try:
+        robot.load_drive("input", 0)
+        robot.unload_drive(0, Destination.PRINTER)
+        robot.print_label(LABEL)
+        assert rig.sim.labels == [LABEL]
+        assert robot.status().disc_in_printer
+    finally:
+        robot.close()
 
 
 def test_system_actions_the_model_supports_and_does_not() -> None:

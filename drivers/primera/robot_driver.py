@@ -41,7 +41,7 @@ from drivers.primera.serial_protocol import (
     encode_print,
     encode_request,
 )
-from drivers.primera.serial_transport import ByteLink, SerialOptions, open_transport
+from drivers.primera.serial_transport import ByteLink, NodeKind, SerialOptions, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class RobotOptions:
     """The byte-stream robot as configuration gives it."""
 
     port: str  # device node or pty path
+    kind: NodeKind = NodeKind.AUTO
     model: str = "disc-publisher-se"  # a key of flavors.FLAVORS
     retries: int = 2
     log_traffic: bool = False
@@ -297,6 +298,7 @@ def connect(options: RobotOptions) -> RobotDriver:
     link = open_transport(
         SerialOptions(
             options.port,
+            kind=options.kind,
             reconnect_delay=model.timings.reconnect_delay,
             log_traffic=options.log_traffic,
         )
