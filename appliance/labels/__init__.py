@@ -10,7 +10,7 @@ from appliance.labels.errors import LabelError, LabelProblem
 from appliance.labels.fonts import FontFamily, FontLibrary
 from appliance.labels.geometry import DiscGeometry
 from appliance.labels.output import LabelFormat
-from appliance.labels.render import render_image, render_label
+from appliance.labels.render import check_layout, render_image, render_label
 from appliance.labels.template import (
     BUILTIN_TEMPLATES,
     LabelTemplate,
@@ -27,6 +27,7 @@ __all__ = [
     "LabelFormat",
     "LabelProblem",
     "LabelTemplate",
+    "check_layout",
     "load_template",
     "parse_template",
     "render_image",

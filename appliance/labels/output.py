@@ -12,6 +12,7 @@ import os
 import tempfile
 from enum import Enum
 from pathlib import Path
+from typing import IO
 
 from PIL import Image
 
@@ -60,15 +61,17 @@ def write_atomically(
     return out
 
 
-def _encode(artwork: Image.Image, geometry: DiscGeometry, fmt: LabelFormat, stream: object) -> None:
+def _encode(
+    artwork: Image.Image, geometry: DiscGeometry, fmt: LabelFormat, stream: IO[bytes]
+) -> None:
     # The resolution makes the page (or the print size) exactly the disc's diameter.
     dpi = artwork.width / (geometry.outer_diameter_mm / MM_PER_INCH)
     if fmt is LabelFormat.PNG:
-        artwork.save(stream, "PNG", dpi=(dpi, dpi))  # type: ignore[arg-type]
+        artwork.save(stream, "PNG", dpi=(dpi, dpi))
     elif fmt is LabelFormat.PDF:
-        flatten(artwork).save(stream, "PDF", resolution=dpi, title="Disc label")  # type: ignore[arg-type]
+        flatten(artwork).save(stream, "PDF", resolution=dpi, title="Disc label")
     else:
-        flatten(artwork).save(stream, "BMP")  # type: ignore[arg-type]
+        flatten(artwork).save(stream, "BMP")
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -30,7 +30,8 @@ from appliance.labels.text import (
     fit_arc,
     fit_straight,
 )
-from appliance.media.labels import LabelData, LabelStudy
+from appliance.media.copies import CopyType
+from appliance.media.labels import LabelData, LabelPatient, LabelStudy
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,38 @@ def render_image(
         canvas.alpha_composite(ink)
     canvas.putalpha(ImageChops.multiply(canvas.getchannel("A"), ring))
     return canvas
+
+
+def check_layout(
+    template: LabelTemplate, geometry: DiscGeometry, *, fonts: FontLibrary | None = None
+) -> None:
+    """Raise LabelError (DOES_NOT_FIT, BAD_IMAGE) if the template cannot be printed on this
+    geometry: for `appliance config check`, so a job never finds out at print time."""
+    render_image(template, sample_label_data(), geometry, fonts=fonts)
+
+
+def sample_label_data() -> LabelData:
+    """Every field filled, as long as real values get: a layout that takes these takes any."""
+    study = LabelStudy(
+        "2026-12-31", "23:59", ("CT", "PT", "SR"), "Whole body PET-CT with contrast", "A1", 999
+    )
+    patient = LabelPatient(
+        "Example-Longname, Firstname Middlename",
+        "Example-Longname^Firstname^Middlename",
+        "PID-0123456789",
+        "1970-01-01",
+        "O",
+        (study,) * 12,
+    )
+    return LabelData(
+        (patient,),
+        "Example University Hospital, Department of Radiology",
+        12,
+        12,
+        CopyType.PHYSICIAN,
+        "KILN_0001",
+        "STD-GEN-DVD-JPEG",
+    )
 
 
 def ring_mask(geometry: DiscGeometry) -> Image.Image:

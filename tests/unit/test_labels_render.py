@@ -15,7 +15,7 @@ from appliance.labels import render as render_module
 from appliance.labels.errors import LabelError, LabelProblem
 from appliance.labels.fonts import DEJAVU_DIR, FontFamily, FontLibrary
 from appliance.labels.geometry import DiscGeometry
-from appliance.labels.render import render_image, study_lines
+from appliance.labels.render import check_layout, render_image, study_lines
 from appliance.labels.template import (
     BUILTIN_TEMPLATES,
     Align,
@@ -238,3 +238,14 @@ def test_a_logo_is_drawn_where_it_is_put_and_refused_over_the_hub(tmp_path: Path
     bad.write_text('[[element]]\ntype = "image"\npath = "logo.png"\nwidth = 30\nx = 0\ny = 10\n')
     with pytest.raises(LabelError, match=r"the image .* is not inside the printable ring"):
         render_image(load_template(str(bad)), data(), GEOMETRY, fonts=FONTS)
+
+
+def test_check_layout_passes_builtins_on_a_wide_hub_and_refuses_them_on_a_mini_disc() -> None:
+    wide_hub = DiscGeometry(dpi=100, hub_diameter_mm=44.0, outer_margin_mm=2.0)
+    for name in BUILTIN_TEMPLATES:
+        check_layout(load_template(name), wide_hub, fonts=FONTS)
+    mini = DiscGeometry(dpi=100, outer_diameter_mm=80.0)
+    with pytest.raises(LabelError) as caught:
+        check_layout(load_template("patient"), mini, fonts=FONTS)
+    assert caught.value.problem is LabelProblem.DOES_NOT_FIT
+    assert "label template 'patient', element 1 'institution'" in caught.value.message
