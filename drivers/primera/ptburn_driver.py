@@ -35,6 +35,7 @@ from drivers.primera.ptburn_protocol import (
     JobError,
     JobFileState,
     JobRequest,
+    JobState,
     JobStatus,
     PtburnSystemStatus,
     RobotStatusFile,
@@ -125,6 +126,7 @@ class PtburnProgress:
     robot_error: RobotErrorInfo | None  # the robot's alarm while this job is open
     job_error: JobError | None
     disc_errors: tuple[DiscError, ...]
+    final: bool  # the status file already shows the job's end (errors included)
 
 
 Clock = Callable[[], float]
@@ -145,6 +147,7 @@ class PtburnPublisher:
         self._sleep = sleep
         self._submitted: dict[str, float] = {}  # job name -> when submitted (or first seen)
         self._tick: tuple[int | None, float] | None = None  # last ServerTickCount, seen at
+        self._aborting: set[str] = set()  # jobs Kiln asked PTBurn to abort
 
     # --- submit -------------------------------------------------------------------------
 
@@ -237,6 +240,7 @@ class PtburnPublisher:
         a rejected disc aborts it, so that Kiln's runner owns the redo."""
         started = self._clock()
         retryable_since: float | None = None
+        failed_since: float | None = None
         while True:
             progress = self.poll(job_id)
             if on_progress is not None:
@@ -244,7 +248,14 @@ class PtburnPublisher:
             if progress.state is PublisherState.DONE:
                 return progress
             if progress.state is PublisherState.FAILED:
-                raise self._failure(progress)
+                # PTBurn renames the request before it rewrites the status file: wait
+                # (bounded) for the job's final section, which says why it failed.
+                failed_since = self._clock() if failed_since is None else failed_since
+                settled = self._clock() - failed_since > self._options.stale_after
+                if progress.final or settled:
+                    raise self._failure(progress)
+                self._sleep(self._options.poll_interval)
+                continue
             if progress.picked_up:
                 self.system_status()  # PublisherOffline once PTBurn stops updating
             alarm = progress.robot_error
@@ -257,7 +268,8 @@ class PtburnPublisher:
                     raise RobotFault(alarm, job_id)
             else:
                 retryable_since = None
-            if self._options.stop_on_reject and progress.disc_errors:
+            aborting = job_id in self._aborting
+            if self._options.stop_on_reject and progress.disc_errors and not aborting:
                 self.cancel(job_id)
                 raise DiscRejected(job_id, progress.disc_errors[-1], progress.copies_done)
             if timeout is not None and now - started > timeout:
@@ -296,12 +308,14 @@ class PtburnPublisher:
             except FileNotFoundError:
                 pass  # PTBurn renamed it just now: abort it instead
         self._folder.write_atomic(f"{job_id}.PTM", render_abort(self._options.client_id))
+        self._aborting.add(job_id)
         log.info("asked PTBurn to abort job %s", job_id)
 
     def cleanup(self, job_id: str) -> None:
         """Remove the job's files once the caller has its outcome."""
         self._folder.remove_job(job_id)
         self._submitted.pop(job_id, None)
+        self._aborting.discard(job_id)
 
     # --- status -------------------------------------------------------------------------
 
@@ -345,7 +359,8 @@ def _progress(
     job: JobStatus | None,
     robot_error: RobotErrorInfo | None,
 ) -> PtburnProgress:
-    done = job.good_discs if job else (copies if state is PublisherState.DONE else 0)
+    # .DON means every copy is made, even if the status file is not rewritten yet.
+    done = copies if state is PublisherState.DONE else (job.good_discs if job else 0)
     step = job.step if job else None
     fraction = _STEP_FRACTION.get(step, 0.0) if step is not None else 0.0
     if state is PublisherState.DONE:
@@ -365,4 +380,5 @@ def _progress(
         robot_error=robot_error,
         job_error=job.job_error if job else None,
         disc_errors=job.disc_errors if job else (),
+        final=job is not None and job.state in (JobState.COMPLETED, JobState.FAILED),
     )

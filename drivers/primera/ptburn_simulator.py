@@ -210,6 +210,8 @@ class PtburnSimulator:
         path = self.folder / FAULT_FILE
         try:
             lines = path.read_text().split()
+            if not lines:
+                return  # caught between truncate and write: read it next tick
             path.unlink()
         except OSError:
             return
@@ -292,10 +294,10 @@ class PtburnSimulator:
             if SimFault.COVER_OPEN in self._pending and job.written >= size // 2:
                 self._sys_error = COVER_OPEN  # held until clear(); then recording goes on
                 return
+            if job.disc_fault == WRITE_ERROR and job.written >= size // 2:
+                self._reject(job)  # the drive gave up half way: a truncated disc
+                return
             if job.written >= size:
-                if job.disc_fault == WRITE_ERROR:
-                    self._reject(job)
-                    return
                 job.phase = _Phase.VERIFYING
         elif job.phase is _Phase.VERIFYING:
             if job.disc_fault == VERIFY_ERROR:
