@@ -288,6 +288,8 @@ def burn(drive: SimDrive, args: list[str]) -> int:
         assert process.stdin is not None
         fed = _feed(image, process.stdin, drive.state.speed, stop_at)
     if stop_at is not None:
+        # let xorriso write what it was given (its fifo holds 4 MiB), then the drive "fails"
+        _wait_for_size(disc_path(drive.dir), stop_at - FEED, process)
         process.send_signal(signal.SIGKILL)
     code = process.wait()
     relay.join()
@@ -310,6 +312,14 @@ def burn(drive: SimDrive, args: list[str]) -> int:
         _flip_byte(disc_path(drive.dir), size // 2)
     drive.save()
     return 0
+
+
+def _wait_for_size(path: Path, size: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists() and path.stat().st_size >= size:
+            return
+        time.sleep(0.01)
 
 
 def _padding(args: Sequence[str]) -> int:
