@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from drivers.primera.error_codes import (
@@ -76,3 +78,16 @@ def test_unknown_codes_are_fatal_and_name_their_number(code: int) -> None:
 def test_zero_is_not_an_error() -> None:
     with pytest.raises(ValueError, match="SYSERR_NONE"):
         describe(NO_ERROR)
+
+
+def test_the_operator_docs_list_every_code_as_the_table_says() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "primera-ptburn.md"
+    text = docs.read_text()
+    for code, info in ERRORS.items():
+        row = (
+            f"| {code} | `{info.name}` | {info.description} | "
+            f"{info.error_class.value} | {info.todo} |"
+        )
+        assert row in text, f"docs/primera-ptburn.md is out of step for code {code}"
+    for error_class, action in BOX_ACTION.items():
+        assert action in " ".join(text.split()), error_class
