@@ -234,6 +234,14 @@ class JobRunner:
         except TransitionRefused:
             # Cancelled while its images were built: they are removed by _tidy.
             log.info("job %d changed while it was prepared", job.id)
+        except Exception as exc:  # never leave a job stuck in preparing
+            log.exception("job %d: preparing failed", job.id)
+            self._after_prepare(
+                job.id,
+                JobEvent.PREPARE_FAILED,
+                f"Job {job.id}: its images could not be made ({type(exc).__name__}: {exc}); "
+                "the box made no disc for it — retry the job, and report it if it happens again.",
+            )
         self._flush(store)
 
     def _after_prepare(self, job_id: int, event: JobEvent, sentence: str) -> None:
