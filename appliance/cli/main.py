@@ -253,6 +253,10 @@ def _register() -> None:
     cli.add_command(export)
     for command in registered():
         export.add_command(command)
+    from appliance.cli.publishing_cmds import registered as publishing_commands
+
+    for command in publishing_commands():
+        cli.add_command(command)
 
 
 _register()

@@ -8,19 +8,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
+from appliance.config.strict import Strict
 from appliance.media.profiles import Profile
+from appliance.publishing.settings import PublishingSettings
 from drivers.usb_storage.simulator import SimFault
 
 # AE titles: up to 16 characters of the default repertoire, no backslash or controls (PS3.5).
 AE_TITLE_PATTERN = r"^[\x20-\x5b\x5d-\x7e]{1,16}$"
 AETitle = Annotated[str, Field(pattern=AE_TITLE_PATTERN)]
 UID_PATTERN = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DuplicatePolicy(StrEnum):
@@ -292,6 +290,7 @@ class KilnConfig(Strict):
     logging: LoggingSection = LoggingSection()
     usb: UsbSection = UsbSection()
     media: MediaSection = MediaSection()
+    publishing: PublishingSettings = PublishingSettings()
 
     @property
     def data_dir(self) -> Path:

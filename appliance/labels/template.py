@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from PIL import Image, UnidentifiedImageError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from appliance.config.schema import Strict
+from appliance.config.strict import Strict
 from appliance.labels.errors import LabelError, LabelProblem
 from appliance.labels.fields import Expression, Scope, parse
 from appliance.labels.fonts import FontFamily

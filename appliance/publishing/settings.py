@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from appliance.labels.geometry import DiscGeometry
 from appliance.media.copies import CopyType
 from appliance.media.profiles import Medium, Profile
+from appliance.publishing.stations.settings import StationSettings, _default_stations
 
 if TYPE_CHECKING:
     from appliance.config.schema import KilnConfig
@@ -133,6 +136,14 @@ class PublishingSettings(Section):
     poll_seconds: float = Field(2.0, gt=0, le=60)  # new complete studies, queued jobs
     # A station's fault without its own retry time is re-checked after this long.
     station_recheck_seconds: float = Field(60.0, ge=1, le=86400)
+    # Where discs are made: [publishing.stations.NAME] (appliance/publishing/stations).
+    stations: dict[str, StationSettings] = Field(default_factory=_default_stations)
+    # The disc's printable ring for labels (the robot printer's settings).
+    label: DiscGeometry = DiscGeometry()
+    # Site label templates: a profile's label_template NAME is NAME.toml here, unless it
+    # is a built-in one (patient, anonymised, minimal; "default": patient, or anonymised
+    # for anonymised copies).
+    label_dir: Path | None = None
 
     @field_validator("profiles")
     @classmethod
@@ -144,6 +155,14 @@ class PublishingSettings(Section):
                 raise ValueError(f"{name!r}: profile names are 1-32 letters, digits, '-' or '_'")
             if name == NONE_PROFILE:
                 raise ValueError(f"{NONE_PROFILE!r} is reserved for rules that make no disc")
+        return value
+
+    @field_validator("stations")
+    @classmethod
+    def _station_names(cls, value: dict[str, StationSettings]) -> dict[str, StationSettings]:
+        for name in value:
+            if not re.fullmatch(PROFILE_NAME, name):
+                raise ValueError(f"{name!r}: station names are 1-32 letters, digits, '-' or '_'")
         return value
 
     @field_validator("rules")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from appliance.config.schema import AE_TITLE_PATTERN, Strict
+from appliance.config.schema import AE_TITLE_PATTERN
+from appliance.config.strict import Strict
 from appliance.db.database import connect, migrate
 from appliance.publishing.jobs_store import JobStore
 from appliance.publishing.rules import (

@@ -1,0 +1,11 @@
+"""The base of every config section: unknown keys refused, values frozen.
+
+Its own module, free of other imports, so section models elsewhere (publishing, labels)
+can use it while schema.py imports them for KilnConfig.
+"""
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
