@@ -26,7 +26,9 @@ Publish = Callable[[JobNews], None]
 def log_news(news: JobNews) -> None:
     """The default listener: one log line per event."""
     disc = f" disc {news.disc_id}" if news.disc_id is not None else ""
-    log.info("job %d%s: %s %s", news.job_id, disc, news.event, news.detail or "")
+    # Progress comes many times a second while a disc burns: on show at DEBUG only.
+    level = logging.DEBUG if news.event == "progress" else logging.INFO
+    log.log(level, "job %d%s: %s %s", news.job_id, disc, news.event, news.detail or "")
 
 
 def publish_all(listener: Publish, items: list[JobNews]) -> None:
