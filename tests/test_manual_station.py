@@ -257,3 +257,15 @@ def test_recover_leaves_a_blank_disc_alone(rig: Rig) -> None:
 def test_an_order_for_media_the_station_does_not_take_is_fatal(rig: Rig) -> None:
     fault = rig.fault(Medium.BD)
     assert fault.kind is FaultKind.FATAL and fault.code == "medium"
+
+
+def test_an_unreadable_image_leaves_the_station_able_to_go_on(rig: Rig) -> None:
+    order = rig.order()
+    rig.image.rename(rig.image.with_suffix(".gone"))
+    with pytest.raises(OSError):
+        rig.station.make_disc(order, lambda s, f: None)
+    assert rig.station.status()["drive"] == OpticalState.ERROR.value
+
+    rig.image.with_suffix(".gone").rename(rig.image)
+    rig.make()  # the drive state machine found its way out of ERROR
+    assert rig.burned()

@@ -182,6 +182,9 @@ class ManualStation:
             bad = OpticalEvent.BURN_FAILED if isinstance(error, WriteFailed) else OpticalEvent.ERROR
             self.machine.fire(bad)
             raise self._failed(error) from error
+        except Exception:  # not the drive's (the image unreadable): leave BURNING anyway
+            self.machine.fire(OpticalEvent.ERROR)
+            raise
         self.machine.fire(OpticalEvent.BURN_FINISHED)
         progress(DiscStep.VERIFYING, 0.0)
         self.machine.fire(OpticalEvent.VERIFY_STARTED)
@@ -195,6 +198,9 @@ class ManualStation:
             failed = isinstance(error, VerifyMismatch)
             self.machine.fire(OpticalEvent.VERIFY_FAILED if failed else OpticalEvent.ERROR)
             raise self._failed(error) from error
+        except Exception:
+            self.machine.fire(OpticalEvent.ERROR)
+            raise
         self.machine.fire(OpticalEvent.VERIFY_PASSED)
 
     def _failed(self, error: DriveError) -> DiscFailed | StationFault:
@@ -221,6 +227,8 @@ class ManualStation:
 
     def _look(self) -> MediaInfo:
         """One look (it closes an open tray); a driver error becomes a StationFault."""
+        if self.machine.state in (OpticalState.BURNING, OpticalState.VERIFYING):
+            self.machine.fire(OpticalEvent.ERROR)  # a burn cut short by a thread's death
         if self.machine.state is OpticalState.ERROR:
             self.machine.fire(OpticalEvent.RETRY_TIMEOUT)  # the error's hold time is over
         try:
