@@ -10,9 +10,9 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 
-from appliance.config.strict import Strict
 from appliance.media.profiles import Profile
 from appliance.publishing.settings import PublishingSettings
+from appliance.strict_model import Strict
 from drivers.usb_storage.simulator import SimFault
 
 # AE titles: up to 16 characters of the default repertoire, no backslash or controls (PS3.5).

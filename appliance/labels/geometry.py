@@ -11,7 +11,7 @@ import math
 
 from pydantic import Field, model_validator
 
-from appliance.config.strict import Strict
+from appliance.strict_model import Strict
 
 MM_PER_INCH = 25.4
 POINTS_PER_INCH = 72.0

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 from PIL import Image, UnidentifiedImageError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from appliance.config.strict import Strict
 from appliance.labels.errors import LabelError, LabelProblem
 from appliance.labels.fields import Expression, Scope, parse
 from appliance.labels.fonts import FontFamily
+from appliance.strict_model import Strict
 
 BUILTIN_TEMPLATES = ("patient", "anonymised", "minimal")
 MORE_FIELD = "more"  # in a study list's `more` line: how many studies were left out

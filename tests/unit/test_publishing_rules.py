@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from appliance.config.schema import AE_TITLE_PATTERN
-from appliance.config.strict import Strict
 from appliance.db.database import connect, migrate
 from appliance.publishing.jobs_store import JobStore
 from appliance.publishing.rules import (
@@ -33,6 +32,7 @@ from appliance.publishing.settings import (
 from appliance.storage.completeness import mark_complete
 from appliance.storage.header import InstanceHeader
 from appliance.storage.index import Index, NewInstance
+from appliance.strict_model import Strict
 
 FACTS = StudyFacts(
     "1.2.3",

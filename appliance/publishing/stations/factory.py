@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -173,8 +173,97 @@ def _keep_disc(disc: Path, discs: Path, drive: int) -> None:
 
 ROBOT_PORTS: dict[str, PortFor] = {SIMULATED: _simulated_robot}
 
+
+def _manual(name: str, settings: StationSettings, data_dir: Path, built: Built) -> None:
+    from appliance.publishing.stations.manual_station import ManualStation
+
+    drive = _drive(settings.drives[0], data_dir / "simulators" / name / "drive0", loaded=True)
+    built.stations.append(
+        ManualStation(
+            drive,
+            name=name,
+            media=frozenset(MEDIUM[m] for m in settings.media),
+            poll_seconds=settings.poll_seconds,
+        )
+    )
+
+
+FolderFor = Callable[[str, StationSettings, Path, Built], Path]
+
+
+def _real_folder(_name: str, settings: StationSettings, _data_dir: Path, _b: Built) -> Path:
+    if settings.ptburn.folder is None:
+        raise ValueError("[ptburn] folder: the mounted job folder of the PTBurn host is needed")
+    return settings.ptburn.folder
+
+
+def _simulated_ptburn(name: str, settings: StationSettings, data_dir: Path, built: Built) -> Path:
+    """A PTBurn host following the job-folder protocol on a folder of its own."""
+    from drivers.primera.ptburn_simulator import PtburnSimulator
+    from drivers.primera.ptburn_simulator import SimulatorOptions as PtburnSimOptions
+
+    root = data_dir / "simulators" / name
+    folder = settings.ptburn.folder or root / "jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    options = PtburnSimOptions(output_dir=root / "discs", host_root=settings.ptburn.host_root)
+    if settings.ptburn.sim_speed:
+        options = replace(options, bytes_per_second=float(settings.ptburn.sim_speed))
+    simulator = PtburnSimulator(folder, options)
+    simulator.start()
+    built.resources.append(_Stopper(simulator.stop))
+    built.simulators[name] = simulator
+    return folder
+
+
+@dataclass
+class _Stopper:
+    stop: Callable[[], None]
+
+    def close(self) -> None:
+        self.stop()
+
+
+PTBURN_FOLDERS: dict[str, FolderFor] = {SIMULATED: _simulated_ptburn}
+
+
+def _ptburn(name: str, settings: StationSettings, data_dir: Path, built: Built) -> None:
+    from appliance.publishing.stations.ptburn_station import PtburnStation
+    from drivers.primera.ptburn_driver import PtburnOptions, PtburnPublisher
+    from drivers.primera.ptburn_transport import JobFolder
+
+    ptburn = settings.ptburn
+    folder = PTBURN_FOLDERS.get(_scheme(ptburn.address), _real_folder)(
+        name, settings, data_dir, built
+    )
+    jobs = JobFolder(folder)
+    publisher = PtburnPublisher(
+        jobs,
+        PtburnOptions(
+            host_root=ptburn.host_root,
+            client_id=ptburn.client_id,
+            robot_name=ptburn.robot_name,
+            pickup_timeout=ptburn.pickup_timeout,
+            poll_interval=ptburn.poll_interval,
+        ),
+    )
+    built.stations.append(
+        PtburnStation(
+            publisher,
+            jobs,
+            name=name,
+            media=frozenset(MEDIUM[m] for m in settings.media),
+            bins={MEDIUM[m]: b for m, b in ptburn.bins.items()},
+            poll_seconds=ptburn.poll_interval,
+        )
+    )
+
+
 Builder = Callable[[str, StationSettings, Path, Built], None]
-BUILDERS: dict[StationKind, Builder] = {StationKind.ROBOT: _robot}
+BUILDERS: dict[StationKind, Builder] = {
+    StationKind.ROBOT: _robot,
+    StationKind.PTBURN: _ptburn,
+    StationKind.MANUAL: _manual,
+}
 
 
 def build_stations(stations: dict[str, StationSettings], data_dir: Path) -> Built:

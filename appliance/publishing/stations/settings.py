@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from appliance.config.strict import Strict
+from appliance.strict_model import Strict
 
 SIMULATED = "sim://"
 
