@@ -1,7 +1,8 @@
 """The base of every config section: unknown keys refused, values frozen.
 
-Its own module, free of other imports, so section models elsewhere (publishing, labels)
-can use it while schema.py imports them for KilnConfig.
+Outside appliance.config (whose package imports the whole schema) and free of other
+imports, so section models elsewhere (publishing, labels) can use it while schema.py
+imports them for KilnConfig.
 """
 
 from pydantic import BaseModel, ConfigDict
