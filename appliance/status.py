@@ -82,6 +82,10 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
             for state in ("IN PROGRESS", "COMPLETED", "DISCONTINUED")
         },
         "outbox": Outbox(conn).counts(),
+        "jobs": {
+            state: count
+            for state, count in conn.execute("SELECT state, count(*) FROM jobs GROUP BY state")
+        },
         "disk": {
             "total": usage.total,
             "free": usage.free,

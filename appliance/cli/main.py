@@ -186,7 +186,7 @@ def studies_show(obj: Context, uid: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def status(obj: Context, as_json: bool) -> None:
-    """The box at a glance: roles, services, counts, outbox, disk."""
+    """The box at a glance: roles, services, counts, outbox, disc jobs, stations, disk."""
     from appliance.status import collect
 
     report = collect(obj.db(), obj.config)
@@ -232,6 +232,24 @@ def status(obj: Context, as_json: bool) -> None:
         f"outbox  {o['pending']} pending, {o['sending']} sending, {o['failed']} failed, "
         f"{o['sent']} sent"
     )
+    jobs = report["jobs"]
+    click.echo(
+        "jobs    " + (", ".join(f"{n} {state}" for state, n in sorted(jobs.items())) or "none")
+    )
+    devices = report["roles"].get("devices", {})
+    for station in devices.get("devices", []):
+        device = station.get("device", {})
+        states = "/".join(
+            str(device[k]) for k in ("robot_state", "drive_state", "state") if k in device
+        )
+        alarm = station.get("sentence") or device.get("alarm") or ""
+        click.echo(
+            f"station {station['station']:<12} {station['condition']}"
+            + (f" ({states})" if states else "")
+            + (f": {alarm}" if alarm else "")
+        )
+    for name, problem in devices.get("problems", {}).items():
+        click.echo(f"station {name:<12} NOT OPENED: {problem}")
     d = report["disk"]
     click.echo(
         f"disk    {d['free'] / 1e9:.1f} GB free of {d['total'] / 1e9:.1f} GB "

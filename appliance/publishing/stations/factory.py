@@ -73,7 +73,8 @@ def _simulated_drive(settings: DriveSettings, sim_dir: Path, loaded: bool) -> Dr
     """A drive whose xorriso is the simulator's stand-in over a file-backed disc."""
     if not (sim_dir / drive_sim.STATE_FILE).exists():
         drive_sim.create(sim_dir, media=settings.sim_media, speed=settings.sim_speed, loaded=loaded)
-    return DriveOptions(command=drive_sim.command(sim_dir))
+    # The device name only labels the drive in logs and status: the stand-in owns the disc.
+    return DriveOptions(device=f"{SIMULATED}{sim_dir}", command=drive_sim.command(sim_dir))
 
 
 DriveFor = Callable[[DriveSettings, Path, bool], DriveOptions]
