@@ -76,9 +76,14 @@ def config_group() -> None:
 def config_check(file: Path) -> None:
     """Validate FILE; every problem names its section, key and limit."""
     try:
-        load_config(file)
+        config = load_config(file)
     except ConfigError as exc:
         fail_config(exc)
+    from appliance.publishing.label_artwork import template_problems
+
+    problems = template_problems(config.publishing)
+    if problems:
+        fail_config(ConfigError(str(file), problems))
     click.echo(f"{file}: configuration is valid.")
 
 

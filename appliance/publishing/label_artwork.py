@@ -28,6 +28,22 @@ def template_ref(name: str, copy_type: CopyType) -> str:
     return name if name in BUILTIN_TEMPLATES else f"{name}.toml"
 
 
+def template_problems(settings: PublishingSettings) -> list[str]:
+    """Every profile's label template loaded and laid out on [publishing.label]: for
+    `appliance config check`, so a job never finds a broken template at print time."""
+    from appliance.labels import check_layout
+
+    problems = []
+    for name, profile in settings.profiles.items():
+        copy_types = [c for c in CopyType if profile.copies.count(c)]
+        for ref in sorted({template_ref(profile.label_template, c) for c in copy_types}):
+            try:
+                check_layout(load_template(ref, template_dir=settings.label_dir), settings.label)
+            except LabelError as error:
+                problems.append(f"[publishing.profiles.{name}] label_template: {error.message}")
+    return problems
+
+
 def label_renderer(settings: PublishingSettings) -> RenderLabel:
     def render(label: LabelData, template: str, medium: Medium, folder: Path) -> Path:
         ref = template_ref(template, label.copy_type)
