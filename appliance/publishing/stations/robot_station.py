@@ -70,6 +70,9 @@ class RobotArm:
         self.driver = driver
         self.name = name
         self._lock = threading.Lock()
+        # The printer holds one disc: a drive's disc goes in, is printed and comes out
+        # before another drive's disc may go in (the motions themselves take `holding`).
+        self.printer = threading.Lock()
 
     @contextmanager
     def holding(self) -> Iterator[RobotDriver]:
@@ -112,6 +115,7 @@ class RobotDriveStation:
         self.robot_machine = DiscRobotMachine(name)
         self.drive_machine = OpticalDriveMachine(f"{name}/drive")
         self._alarm = ""
+        self._in_printer = False  # this station's disc is in the printer
 
     # --- the contract ---------------------------------------------------------------------
 
@@ -231,12 +235,15 @@ class RobotDriveStation:
             self._robot(R.UNLOAD, lambda robot: robot.unload_drive(self._index, Destination.BIN))
         else:
             progress(DiscStep.PRINTING, 0.0)
-            self._robot(R.TO_PRINTER, lambda robot: robot.load_printer_from_drive(self._index))
-            self._opened()
-            self._robot(R.PRINT, lambda robot: robot.print_label(artwork))
-            progress(DiscStep.PRINTING, 1.0)
-            progress(DiscStep.UNLOADING, 0.0)
-            self._robot(R.UNLOAD, lambda robot: robot.unload_printer(Destination.BIN))
+            with self._arm.printer:
+                self._robot(R.TO_PRINTER, lambda robot: robot.load_printer_from_drive(self._index))
+                self._in_printer = True
+                self._opened()
+                self._robot(R.PRINT, lambda robot: robot.print_label(artwork))
+                progress(DiscStep.PRINTING, 1.0)
+                progress(DiscStep.UNLOADING, 0.0)
+                self._robot(R.UNLOAD, lambda robot: robot.unload_printer(Destination.BIN))
+                self._in_printer = False
         self.robot_machine.fire(R.DONE)
         if artwork is None:
             self._opened()
@@ -294,10 +301,14 @@ class RobotDriveStation:
                     status = robot.clear_error()
             except RobotError as error:
                 raise self._robot_fault(error) from None
-            if self._index < len(status.drives) and status.drives[self._index].has_disc:
-                try:
+            try:
+                if self._index < len(status.drives) and status.drives[self._index].has_disc:
                     robot.unload_drive(self._index, Destination.REJECT)
-                except RobotError as error:
-                    raise self._robot_fault(error) from None
+                if self._in_printer and status.disc_in_printer:
+                    # Its disc stopped in the printer (ink out, cover): unlabelled, rejected.
+                    robot.unload_printer(Destination.REJECT)
+                self._in_printer = False
+            except RobotError as error:
+                raise self._robot_fault(error) from None
         self.robot_machine.fire(R.RECOVERED)
         self._alarm = ""
