@@ -118,6 +118,9 @@ class JobRunner:
         self.store = JobStore(connect(), clock)  # the coordinator's
         self.workers = [_Worker(s, JobStore(connect(), clock)) for s in stations]
         self.recovered = False
+        # Set when discs become ready, so idle stations start at once, not at their next
+        # look (a job's images, built by this process, would otherwise wait up to a poll).
+        self._work = threading.Event()
 
     # Start-up
 
@@ -189,6 +192,7 @@ class JobRunner:
                 stop.wait(self.settings.poll_seconds)
         finally:
             stop.set()
+            self._work.set()  # idle stations wait on it: let them see `stop`
             for thread in threads:
                 thread.join(join_seconds)
 
@@ -200,7 +204,8 @@ class JobRunner:
                 log.exception("publishing: station %s pass failed", worker.name)
                 worked = False
             if not worked:
-                stop.wait(self.settings.poll_seconds)
+                self._work.wait(self.settings.poll_seconds)
+                self._work.clear()
 
     # The coordinator
 
@@ -229,6 +234,7 @@ class JobRunner:
                             store.fire_disc(disc.id, DiscEvent.CANCEL)
                 prepare(store, job, self.defaults, render_label=self.render_label)
             store.fire_job(job.id, JobEvent.IMAGES_READY, message="")
+            self._work.set()
         except PrepareFailed as exc:
             self._after_prepare(job.id, JobEvent.PREPARE_FAILED, exc.sentence)
         except TransitionRefused:

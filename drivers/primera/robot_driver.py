@@ -56,6 +56,9 @@ PTROBOT_BUSY = 528
 RETRIED_OPERATIONS = frozenset({Operation.LOAD_DRIVE, Operation.LOAD_PRINTER})
 
 
+FIRST_POLL = 0.02  # seconds before the first status look after a motion is accepted
+
+
 class Destination(Enum):
     BIN = "bin"
     PRINTER = "printer"
@@ -249,6 +252,9 @@ class RobotDriver:
 
     def _wait_idle(self, operation: Operation, timeout: float) -> RobotStatus:
         deadline = self._clock() + timeout
+        # Quick looks first, then back off to the model's interval: a short motion is seen
+        # finished at once, a long one costs few queries.
+        pause = min(FIRST_POLL, self._timings.poll_interval)
         while True:
             current = self.status()
             if current.state is SystemState.IDLE:
@@ -257,7 +263,8 @@ class RobotDriver:
                 raise system_error(current.error_code, operation.value)
             if self._clock() >= deadline:
                 raise OperationTimedOut(operation.value, timeout)
-            self._sleep(self._timings.poll_interval)
+            self._sleep(pause)
+            pause = min(pause * 2, self._timings.poll_interval)
 
     # --- locations -----------------------------------------------------------------------
 
