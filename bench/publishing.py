@@ -418,12 +418,13 @@ def render(rows: dict[str, Any], facts: dict[str, str], args: argparse.Namespace
         f"that image, {DRIVE_DISCS} discs per round; the pipeline's 10 discs are measured "
         "against 10 x its median.",
         f"- **Job**: one study, `copies.patient = {DISCS}` (one image, ten discs), created "
-        "while the runner runs (default `poll_seconds` 2 s); wall = `created` -> "
+        "while the runner runs (default `poll_seconds` 1 s); wall = `created` -> "
         "`all-discs-done` in the job's events: includes the image preparation. Robot: the "
         f"factory's simulated Disc Publisher Pro, motion {MOTION_SECONDS} s, print "
         f"{PRINT_SECONDS} s, label printed on every disc (3 motions + 1 print per disc: "
-        f"{mech:.1f} s of simulated mechanics per 10 discs); the driver polls the robot's "
-        "status every 0.5 s (the model's `poll_interval`).",
+        f"{mech:.1f} s of simulated mechanics per 10 discs); after a motion the driver "
+        "looks at the robot's status after 0.02 s, backing off to the model's 0.5 s "
+        "`poll_interval`; idle stations start when a job's images are ready.",
         "",
         "| | wall s | vs 10 x drive time | discs/min | speed-up | peak RSS MiB "
         "(pipeline process) | peak RSS MiB (with xorriso children) | all runs (s) |",

@@ -133,7 +133,8 @@ class PublishingSettings(Section):
     # A disc that fails burn or verify is made again on a new disc this many times.
     redo_limit: int = Field(3, ge=0, le=20)
     deid_level: str = Field("full", pattern=r"^(full|reduced|service)$")
-    poll_seconds: float = Field(2.0, gt=0, le=60)  # new complete studies, queued jobs
+    # New complete studies and queued jobs; a query each time, cheap at 1 s.
+    poll_seconds: float = Field(1.0, gt=0, le=60)
     # A station's fault without its own retry time is re-checked after this long.
     station_recheck_seconds: float = Field(60.0, ge=1, le=86400)
     # Where discs are made: [publishing.stations.NAME] (appliance/publishing/stations).
