@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 
 from drivers.primera.error_codes import ErrorClass
+from statemachines.table_machine import TableMachine
+from statemachines.table_machine import Transition as TableTransition
 
 log = logging.getLogger(__name__)
 
@@ -153,44 +154,12 @@ def next_state(state: DiscRobotState, event: DiscRobotEvent) -> DiscRobotState:
         raise DiscRobotTransitionRefused(state, event) from None
 
 
-@dataclass(frozen=True)
-class Transition:
-    before: DiscRobotState
-    event: DiscRobotEvent
-    after: DiscRobotState
-
-
+Transition = TableTransition[DiscRobotState, DiscRobotEvent]
 Listener = Callable[[Transition], None]
 
 
-class DiscRobotMachine:
-    """The current state, moved only through `TABLE`; every transition is published."""
+class DiscRobotMachine(TableMachine[DiscRobotState, DiscRobotEvent]):
+    """One disc's way through the robot, moved only through `TABLE`."""
 
     def __init__(self, name: str, state: DiscRobotState = DiscRobotState.IDLE) -> None:
-        self.name = name
-        self._state = state
-        self._listeners: list[Listener] = []
-
-    @property
-    def state(self) -> DiscRobotState:
-        return self._state
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def fire(self, event: DiscRobotEvent) -> DiscRobotState:
-        transition = Transition(self._state, event, next_state(self._state, event))
-        self._state = transition.after
-        log.info(
-            "%s: %s --%s--> %s",
-            self.name,
-            transition.before.value,
-            event.value,
-            transition.after.value,
-        )
-        for listener in self._listeners:
-            try:
-                listener(transition)
-            except Exception:  # a broken status publisher must not stop the robot
-                log.exception("%s: a transition listener failed", self.name)
-        return transition.after
+        super().__init__(TABLE, state, name=name, refuse=DiscRobotTransitionRefused, log=log)

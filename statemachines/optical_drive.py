@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 
 from drivers.optical.errors import (
@@ -28,6 +27,8 @@ from drivers.optical.errors import (
     WriteFailed,
 )
 from drivers.optical.media import MediaInfo, MediaState
+from statemachines.table_machine import TableMachine
+from statemachines.table_machine import Transition as TableTransition
 
 log = logging.getLogger(__name__)
 
@@ -149,44 +150,13 @@ def event_for_error(error: DriveError) -> OpticalEvent:
     return OpticalEvent.ERROR
 
 
-@dataclass(frozen=True)
-class Transition:
-    before: OpticalState
-    event: OpticalEvent
-    after: OpticalState
-
-
+Transition = TableTransition[OpticalState, OpticalEvent]
 Listener = Callable[[Transition], None]
 
 
-class OpticalDriveMachine:
-    """The current state, moved only through `TABLE`; every transition is published."""
+class OpticalDriveMachine(TableMachine[OpticalState, OpticalEvent]):
+    """One drive's state, moved only through `TABLE`; `name` (its device path or station)
+    labels the log."""
 
     def __init__(self, name: str, state: OpticalState = OpticalState.EMPTY) -> None:
-        self.name = name  # the drive's device path or station name, for the log
-        self._state = state
-        self._listeners: list[Listener] = []
-
-    @property
-    def state(self) -> OpticalState:
-        return self._state
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def fire(self, event: OpticalEvent) -> OpticalState:
-        transition = Transition(self._state, event, next_state(self._state, event))
-        self._state = transition.after
-        log.info(
-            "drive %s: %s --%s--> %s",
-            self.name,
-            transition.before.value,
-            event.value,
-            transition.after.value,
-        )
-        for listener in self._listeners:
-            try:
-                listener(transition)
-            except Exception:  # a broken status publisher must not stop a burn
-                log.exception("drive %s: a transition listener failed", self.name)
-        return transition.after
+        super().__init__(TABLE, state, name=name, refuse=OpticalTransitionRefused, log=log)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
+
+from statemachines.table_machine import TableMachine
+from statemachines.table_machine import Transition as TableTransition
 
 log = logging.getLogger(__name__)
 
@@ -140,37 +142,12 @@ def next_state(state: UsbExportState, event: UsbExportEvent) -> UsbExportState:
         raise UsbTransitionRefused(state, event) from None
 
 
-@dataclass(frozen=True)
-class Transition:
-    before: UsbExportState
-    event: UsbExportEvent
-    after: UsbExportState
-
-
+Transition = TableTransition[UsbExportState, UsbExportEvent]
 Listener = Callable[[Transition], None]
 
 
-class UsbExportMachine:
-    """The current state, moved only through `TABLE`; every transition is published."""
+class UsbExportMachine(TableMachine[UsbExportState, UsbExportEvent]):
+    """The USB export device's state (one stick at a time), moved only through `TABLE`."""
 
     def __init__(self, state: UsbExportState = UsbExportState.ABSENT) -> None:
-        self._state = state
-        self._listeners: list[Listener] = []
-
-    @property
-    def state(self) -> UsbExportState:
-        return self._state
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def fire(self, event: UsbExportEvent) -> UsbExportState:
-        transition = Transition(self._state, event, next_state(self._state, event))
-        self._state = transition.after
-        log.info("usb: %s --%s--> %s", transition.before.value, event.value, transition.after.value)
-        for listener in self._listeners:
-            try:
-                listener(transition)
-            except Exception:  # a broken status publisher must not stop an export
-                log.exception("usb: a transition listener failed")
-        return transition.after
+        super().__init__(TABLE, state, name="usb", refuse=UsbTransitionRefused, log=log)
