@@ -191,7 +191,7 @@ def studies_show(obj: Context, uid: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def status(obj: Context, as_json: bool) -> None:
-    """The box at a glance: roles, services, counts, outbox, disc jobs, stations, disk."""
+    """The box at a glance: roles, services, counts, outbox, disc jobs, stations, disk, alarms."""
     from appliance.status import collect
 
     report = collect(obj.db(), obj.config)
@@ -260,6 +260,10 @@ def status(obj: Context, as_json: bool) -> None:
         f"disk    {d['free'] / 1e9:.1f} GB free of {d['total'] / 1e9:.1f} GB "
         f"(reserve {d['reserve'] / 1e9:.1f} GB)"
     )
+    alarms = report["alarms"]
+    click.echo("alarms  " + ("none" if not alarms else f"{len(alarms)} active"))
+    for alarm in alarms:
+        click.echo(f"  [{alarm['id']}] {alarm['severity']}: {alarm['sentence']}")
 
 
 def _register() -> None:
@@ -279,6 +283,10 @@ def _register() -> None:
     from appliance.cli.publishing_cmds import registered as publishing_commands
 
     for command in publishing_commands():
+        cli.add_command(command)
+    from appliance.cli.operator_cmds import registered as operator_commands
+
+    for command in operator_commands():
         cli.add_command(command)
 
 
