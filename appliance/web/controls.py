@@ -1,0 +1,99 @@
+"""The page's control forms: each posts here, is checked by the operator guard (login and
+CSRF token), runs the action (audited) and redirects back to show what came of it."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from contextlib import suppress
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from appliance.web.actions import Actions, Refused
+from appliance.web.auth import Guards
+from appliance.web.forms import field, read_form
+from appliance.web.models import BurnRequest
+from appliance.web.site import Site
+
+MAX_JOB_ID = 2**63 - 1
+BACK = re.compile(r"^/(?:jobs/\d+|studies/[0-9.]+|devices/[^/?#]+)?$")
+
+
+def back_to(path: str) -> str:
+    """Only this site's own pages: a form cannot send the user elsewhere."""
+    return path if BACK.match(path) else "/"
+
+
+def controls_router(site: Site, guards: Guards) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    operator = Depends(guards.operator)
+    db = Depends(site.db)
+
+    def redirect(path: str, actions: Actions) -> RedirectResponse:
+        return RedirectResponse(f"{back_to(path)}?done={actions.audit_id}", status_code=303)
+
+    @router.post("/jobs/{job_id}/retry")
+    async def retry(
+        request: Request,
+        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
+        who: str = operator,
+        conn: sqlite3.Connection = db,
+    ) -> RedirectResponse:
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.retry_job(job_id)
+        return redirect(field(await read_form(request), "back") or f"/jobs/{job_id}", actions)
+
+    @router.post("/jobs/{job_id}/cancel")
+    async def cancel(
+        request: Request,
+        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
+        who: str = operator,
+        conn: sqlite3.Connection = db,
+    ) -> RedirectResponse:
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.cancel_job(job_id)
+        return redirect(field(await read_form(request), "back") or f"/jobs/{job_id}", actions)
+
+    @router.post("/burn")
+    async def burn(
+        request: Request, who: str = operator, conn: sqlite3.Connection = db
+    ) -> RedirectResponse:
+        form = await read_form(request)
+        studies = [u for text in form.get("studies", []) for u in text.split()]
+        actions = Actions(conn, site.clock, who)
+        try:
+            wanted = BurnRequest(
+                studies=studies,
+                profile=field(form, "profile") or None,
+                copies=int(field(form, "copies")) if field(form, "copies") else None,
+            )
+        except (ValidationError, ValueError):
+            actions.refuse(
+                "burn",
+                " ".join(studies),
+                422,
+                "Name 1 to 100 Study Instance UIDs (digits and dots) and 0 to 20 copies; "
+                "nothing was queued.",
+            )
+            return redirect(field(form, "back"), actions)
+        try:
+            job_id, _ = actions.burn(site.config, wanted)
+        except Refused:
+            return redirect(field(form, "back"), actions)
+        return redirect(f"/jobs/{job_id}", actions)
+
+    @router.post("/alarms/{alarm_id}/ack")
+    async def acknowledge(
+        request: Request, alarm_id: str, who: str = operator, conn: sqlite3.Connection = db
+    ) -> RedirectResponse:
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.acknowledge(site.alarms, alarm_id[:200])
+        return redirect(field(await read_form(request), "back"), actions)
+
+    return router

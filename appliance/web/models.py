@@ -1,0 +1,193 @@
+"""Response and request models of the JSON API: they are its OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+Uid = Annotated[str, Field(pattern=UID_PATTERN, min_length=1, max_length=64)]
+
+
+class Problem(BaseModel):
+    """Every 4xx answer: one sentence saying what was wrong and what to do."""
+
+    detail: str
+
+
+class Service(BaseModel):
+    service: str
+    listening: bool
+    bind: str
+    port: int
+    ae_titles: list[str] = []
+    open_associations: int | None = None
+
+
+class Role(BaseModel):
+    role: str
+    up: bool
+    pid: int
+    since: float
+    last_seen: float
+
+
+class Station(BaseModel):
+    """A disc station as the devices role last reported it (its heartbeat)."""
+
+    station: str
+    condition: str  # ready, waiting-operator, retrying, out-of-service
+    sentence: str  # what happened, what the box did, what to do; "" when all is well
+    retry_at: float | None = None
+    disc: int | None = None
+    step: str = ""
+    fraction: float = 0.0
+    device: dict[str, Any] = {}  # the station's own view: state-machine states, alarm
+
+
+class Alarm(BaseModel):
+    id: str
+    source: str
+    sentence: str
+    since: float | None = None
+    acknowledged: bool = False
+    can_acknowledge: bool = False  # only alarms from the alarms store can be
+
+
+class Disc(BaseModel):
+    id: int
+    slot: int
+    volume: int
+    volumes: int
+    copy_type: str
+    copy_number: int
+    medium: str
+    attempt: int
+    state: str
+    station: str
+    step: str
+    error: str
+    progress: float | None = None  # 0..1 of the current step while a station has it
+
+
+class Job(BaseModel):
+    id: int
+    state: str
+    priority: int
+    profile: str
+    origin: str
+    studies: list[str]
+    message: str
+    created_at: float
+    updated_at: float
+    discs: list[Disc]  # the newest attempt of each disc
+    discs_done: int
+    can_retry: bool
+    can_cancel: bool
+
+
+class JobEvent(BaseModel):
+    id: int
+    at: float
+    disc_id: int | None
+    event: str
+    detail: dict[str, Any]
+
+
+class JobDetail(Job):
+    attempts: list[Disc]  # every attempt of every disc
+    events: list[JobEvent]
+
+
+class Study(BaseModel):
+    study_uid: str
+    patient_name: str
+    patient_id: str
+    study_date: str
+    study_description: str
+    accession_number: str
+    modalities: str
+    series: int
+    instances: int
+    bytes: int
+    state: str
+    last_received: float
+
+
+class Transition(BaseModel):
+    at: float
+    job_id: int
+    disc_id: int | None
+    event: str
+    before: str
+    after: str
+
+
+class Device(BaseModel):
+    station: Station
+    transitions: list[Transition]  # its discs' recent state changes, newest first
+
+
+class Counts(BaseModel):
+    studies: int
+    studies_complete: int
+    series: int
+    instances: int
+    bytes: int
+    associations_total: int
+
+
+class Worklist(BaseModel):
+    scheduled: int
+    finished: int
+
+
+class Disk(BaseModel):
+    total: int
+    free: int
+    reserve: int
+
+
+class Dashboard(BaseModel):
+    """Everything the status page shows, as one snapshot (also what /api/events sends)."""
+
+    box: str
+    time: float
+    services: list[Service]
+    roles: list[Role]
+    stations: list[Station]
+    device_problems: dict[str, str]  # stations that could not be opened, and why
+    alarms: list[Alarm]
+    jobs: list[Job]
+    jobs_by_state: dict[str, int]
+    studies: list[Study]
+    counts: Counts
+    worklist: Worklist
+    mpps: dict[str, int]
+    outbox: dict[str, int]
+    disk: Disk
+
+
+class BurnRequest(BaseModel):
+    studies: list[Uid] = Field(min_length=1, max_length=100)
+    profile: str | None = Field(None, max_length=64)
+    copies: int | None = Field(None, ge=0, le=20)
+    priority: int | None = Field(None, ge=1, le=9)
+
+
+class ActionDone(BaseModel):
+    """A control action that was carried out."""
+
+    message: str
+    job_id: int | None = None
+
+
+class AuditRow(BaseModel):
+    id: int
+    at: float
+    who: str
+    action: str
+    target: str
+    result: str
+    detail: str
