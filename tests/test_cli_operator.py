@@ -198,8 +198,20 @@ def test_device_test_refuses_while_the_devices_role_holds_the_devices(config: Pa
 
 
 def test_device_test_leds_without_leds_says_so(config: Path) -> None:
+    text = config.read_text() + "\n[leds]\nenabled = false\n"
+    config.write_text(text)
     code, out = run(config, "device", "test", "leds")
     assert code == 1 and "LEDs are not configured on this box" in out
+
+
+def test_device_test_leds_lights_every_simulated_led(config: Path) -> None:
+    config.write_text(config.read_text() + "\n[leds]\nlamp_test_seconds = 0.1\n")
+    code, out = run(config, "device", "test", "leds")
+    assert code == 0, out
+    assert "every LED was lit for 0.1 s and turned off" in out
+    # The fake LED class directory the simulator keeps ends with every LED off again.
+    brightness = sorted(data_dir(config).glob("simulators/leds/**/brightness"))
+    assert brightness and all(p.read_text().strip() == "0" for p in brightness)
 
 
 def test_device_as_a_process(config: Path) -> None:

@@ -7,7 +7,6 @@ is reported with what was seen, so a field engineer knows which part answers.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,26 +140,24 @@ def _robot_check(settings: StationSettings, ask: Callable[[], Any]) -> Check:
 def led_checks(
     config: KilnConfig, data_dir: Path, sleep: Callable[[float], None] = time.sleep
 ) -> list[Check] | None:
-    """The lamp test: every LED on for `[leds] lamp_test_seconds`, then off, through the
-    LED package's own hook (`appliance.leds`: `factory.build_leds`, `service.lamp_test`).
-    None on a box without LEDs configured (no package, no `[leds]`, or disabled)."""
-    settings = getattr(config, "leds", None)
-    if settings is None or not getattr(settings, "enabled", False):
+    """The lamp test: every LED on for `[leds] lamp_test_seconds`, then off (docs/leds.md).
+    None on a box whose LEDs are switched off (`[leds] enabled = false`)."""
+    from appliance.leds.factory import build_leds
+    from appliance.leds.service import lamp_test
+    from drivers.leds.errors import LedError
+
+    settings = config.leds
+    if not settings.enabled:
         return None
     try:
-        factory = importlib.import_module("appliance.leds.factory")
-        service = importlib.import_module("appliance.leds.service")
-    except ModuleNotFoundError:
-        return None
-    try:
-        built = factory.build_leds(settings, data_dir, time.time)
-    except Exception as error:  # the LED device's own failure is this check's result
+        built = build_leds(settings, data_dir, time.time)
+    except LedError as error:  # the LED device's own failure is this check's result
         return [Check("open leds", False, f"the LEDs could not be opened: {error}")]
     try:
         leds = ", ".join(built.driver.leds)
         checks = [Check("open leds", True, f"{settings.kind} at {settings.address}: {leds}")]
-        service.lamp_test(built.driver, settings.lamp_test_seconds, sleep)
-    except Exception as error:  # as above
+        lamp_test(built.driver, settings.lamp_test_seconds, sleep)
+    except LedError as error:  # as above
         return [*checks, Check("lamp test", False, f"the LEDs did not take it: {error}")]
     finally:
         built.close()

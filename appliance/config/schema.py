@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 
+from appliance.leds.settings import LedSettings
 from appliance.media.profiles import Profile
 from appliance.publishing.settings import PublishingSettings
 from appliance.strict_model import Strict
@@ -291,6 +292,7 @@ class KilnConfig(Strict):
     usb: UsbSection = UsbSection()
     media: MediaSection = MediaSection()
     publishing: PublishingSettings = PublishingSettings()
+    leds: LedSettings = LedSettings()
 
     @property
     def data_dir(self) -> Path:

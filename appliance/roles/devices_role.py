@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from types import FrameType
@@ -52,6 +53,7 @@ def run_devices_role(config: KilnConfig) -> int:
     )
     thread = threading.Thread(target=runner.run, args=(stop,), name="job-runner")
     thread.start()
+    leds = _start_leds(config, stop)
     log.info(
         "devices role up: %d station(s) %s",
         len(built.stations),
@@ -59,14 +61,79 @@ def run_devices_role(config: KilnConfig) -> int:
     )
     try:
         while not stop.is_set():
-            beat(conn, ROLE, started, {"devices": runner.status(), "problems": built.problems})
+            detail = {"devices": runner.status(), "problems": built.problems}
+            if leds is not None:
+                detail["leds"] = leds.view()
+            beat(conn, ROLE, started, detail)
+            _sync_alarms(conn, config)
             stop.wait(BEAT_SECONDS)
     finally:
         stop.set()
         thread.join()
+        if leds is not None:
+            leds.close()
         runner.close()
         built.close()
         stopped(conn, ROLE)
         conn.close()
         log.info("stopped")
     return 0
+
+
+def _sync_alarms(conn: sqlite3.Connection, config: KilnConfig) -> None:
+    """Alarms follow the status (the web role does the same when this role is down)."""
+    from appliance.alarms.sync import sync_alarms
+    from appliance.status import collect
+
+    try:
+        sync_alarms(conn, collect(conn, config))
+    except sqlite3.Error as error:  # busy or full: the next beat tries again
+        log.warning("alarms not updated: %s", error)
+
+
+class _Leds:
+    """The front-panel LEDs' service and its thread (docs/leds.md)."""
+
+    def __init__(self, config: KilnConfig, stop: threading.Event) -> None:
+        from appliance.leds.factory import build_leds
+        from appliance.leds.service import DatabaseStatus, LedService
+
+        data_dir = config.box.data_dir
+        self.built = build_leds(config.leds, data_dir, time.monotonic)
+        self.status = DatabaseStatus(lambda: connect(data_dir), config)
+        self.service = LedService(
+            self.built.driver,
+            self.status,
+            config.leds.thresholds(),
+            clock=time.monotonic,
+            status_seconds=config.leds.status_seconds,
+            retry_seconds=config.leds.retry_seconds,
+        )
+        self.thread = threading.Thread(
+            target=self.service.run, args=(stop, config.leds.tick_seconds), name="leds"
+        )
+        self.thread.start()
+
+    def view(self) -> dict[str, object]:
+        return {
+            "state": self.service.state.value,
+            "reasons": list(self.service.assessment.reasons),
+            "problem": self.service.problem,
+        }
+
+    def close(self) -> None:
+        self.thread.join()
+        self.status.close()
+        self.built.close()
+
+
+def _start_leds(config: KilnConfig, stop: threading.Event) -> _Leds | None:
+    from drivers.leds.errors import LedError
+
+    if not config.leds.enabled:
+        return None
+    try:
+        return _Leds(config, stop)
+    except LedError as error:  # the box works without its LEDs; the log says why
+        log.error("front-panel LEDs not available: %s", error)
+        return None
