@@ -280,6 +280,9 @@ def _register() -> None:
     cli.add_command(export)
     for command in registered():
         export.add_command(command)
+    from appliance.cli.users_cmds import registered as users_group
+
+    cli.add_command(users_group())
     from appliance.cli.publishing_cmds import registered as publishing_commands
 
     for command in publishing_commands():

@@ -222,6 +222,8 @@ class WebSection(Strict):
     # Bearer token for API writes (worklist items) until the web login exists; empty
     # refuses every write.
     api_token: SecretStr = SecretStr("")
+    # The read-only status pages without a login (a clinic LAN); controls always need one.
+    public_status: bool = True
 
 
 class LoggingSection(Strict):

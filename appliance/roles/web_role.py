@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 
@@ -12,6 +13,7 @@ from appliance.config.schema import KilnConfig
 from appliance.db.database import connect, migrate
 from appliance.roles.heartbeat import beat, stopped
 from appliance.web.app import create_app
+from appliance.web.stored_alarms import StoredAlarms
 
 log = logging.getLogger(__name__)
 ROLE = "web"
@@ -24,10 +26,17 @@ def run_web_role(config: KilnConfig) -> int:
     started = time.time()
 
     def heartbeat() -> None:
+        from appliance.alarms.sync import sync_alarms
+        from appliance.status import collect
+
         conn = connect(config.box.data_dir)
         try:
             while not done.wait(2.0) or False:
                 beat(conn, ROLE, started, {"port": config.web.port, "bind": config.web.bind})
+                try:  # alarms stay current even while the devices role is down
+                    sync_alarms(conn, collect(conn, config))
+                except sqlite3.Error as error:
+                    log.warning("alarms not updated: %s", error)
         finally:
             stopped(conn, ROLE)
             conn.close()
@@ -39,7 +48,7 @@ def run_web_role(config: KilnConfig) -> int:
     thread.start()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            create_app(config, lambda: connect(config.box.data_dir), alarms=StoredAlarms),
             host=config.web.bind,
             port=config.web.port,
             log_level=config.logging.level.lower(),

@@ -21,7 +21,7 @@ def public_status(config: KilnConfig) -> bool:
 
     Read with a default until the key is in the config schema.
     """
-    return bool(getattr(config.web, "public_status", True))
+    return config.web.public_status
 
 
 def template_environment() -> jinja2.Environment:
