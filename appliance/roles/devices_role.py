@@ -18,18 +18,20 @@ from types import FrameType
 from appliance.config.schema import KilnConfig
 from appliance.db.database import connect, migrate
 from appliance.roles.heartbeat import beat, stopped
+from appliance.roles.sd_notify import Notifier, notifier
 
 log = logging.getLogger(__name__)
 ROLE = "devices"
 BEAT_SECONDS = 2.0
 
 
-def run_devices_role(config: KilnConfig) -> int:
+def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
     from appliance.publishing.label_artwork import label_renderer
     from appliance.publishing.planner import MediaDefaults
     from appliance.publishing.runner import JobRunner
     from appliance.publishing.stations.factory import build_stations
 
+    notify = notify or notifier()
     stop = threading.Event()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -59,6 +61,7 @@ def run_devices_role(config: KilnConfig) -> int:
         len(built.stations),
         ", ".join(s.name for s in built.stations),
     )
+    notify.ready(f"{len(built.stations)} station(s); job runner started")
     try:
         while not stop.is_set():
             detail = {"devices": runner.status(), "problems": built.problems}
@@ -66,8 +69,10 @@ def run_devices_role(config: KilnConfig) -> int:
                 detail["leds"] = leds.view()
             beat(conn, ROLE, started, detail)
             _sync_alarms(conn, config)
+            notify.ping()
             stop.wait(BEAT_SECONDS)
     finally:
+        notify.stopping()
         stop.set()
         thread.join()
         if leds is not None:

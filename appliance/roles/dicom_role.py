@@ -20,11 +20,12 @@ from appliance.dicom.commitment_check import settle
 from appliance.dicom.commitment_service import KIND as COMMITMENT_KIND
 from appliance.dicom.limit import SharedLimit
 from appliance.dicom.scu import ScuError, Target, send_commitment_report
-from appliance.dicom.worker import worker_main
 from appliance.mpps.completion import complete_by_mpps
 from appliance.mpps.relay import MppsRelay
 from appliance.outbox.queue import Backoff, Outbox
 from appliance.roles.heartbeat import beat, stopped
+from appliance.roles.ready_worker import run_ready_worker
+from appliance.roles.sd_notify import Notifier, notifier
 from appliance.storage.completeness import mark_complete
 from appliance.storage.index import Associations, Index
 from appliance.storage.layout import DataLayout
@@ -57,13 +58,15 @@ def clean_incoming(layout: DataLayout, prefix: str = "") -> int:
 
 
 class DicomRole:
-    def __init__(self, config: KilnConfig) -> None:
+    def __init__(self, config: KilnConfig, notify: Notifier) -> None:
         self.config = config
+        self.notify = notify
         self.layout = DataLayout(config.box.data_dir)
         self.stop = threading.Event()
         self.ctx = multiprocessing.get_context("spawn")
         self.counts: SynchronizedArray[int] = self.ctx.Array("i", config.dicom.workers)
         self.workers: list[BaseProcess | None] = [None] * config.dicom.workers
+        self.worker_ready = [self.ctx.Event() for _ in range(config.dicom.workers)]
         self.started_at = time.time()
         upstream = config.worklist.upstream
         self.upstream = UpstreamCache(upstream, config.dicom, self.layout) if upstream else None
@@ -100,8 +103,8 @@ class DicomRole:
 
     def _start_worker(self, number: int, listener: socket.socket) -> None:
         process = self.ctx.Process(
-            target=worker_main,
-            args=(self.config, listener, self.counts, number),
+            target=run_ready_worker,
+            args=(self.worker_ready[number], self.config, listener, self.counts, number),
             name=f"kiln-dicom-{number}",
             daemon=False,
         )
@@ -159,7 +162,12 @@ class DicomRole:
                     if process is not None and not process.is_alive():
                         self._recover_worker(number, process)
                         self._start_worker(number, listener)
+                if all(event.is_set() for event in self.worker_ready):
+                    self.notify.ready(
+                        f"listening on {self.config.dicom.bind}:{self.config.dicom.port}"
+                    )
         finally:
+            self.notify.stopping()
             if self.hl7 is not None:
                 self.hl7.stop()
             if self.upstream is not None:
@@ -221,6 +229,7 @@ class DicomRole:
                     )
                 except Exception:
                     log.exception("housekeeping failed; trying again shortly")
+                self.notify.ping()
                 self.stop.wait(1.0)
         finally:
             conn.close()
@@ -289,4 +298,4 @@ class DicomRole:
 
 
 def run_dicom_role(config: KilnConfig, config_path: Path | None) -> int:
-    return DicomRole(config).run()
+    return DicomRole(config, notifier()).run()

@@ -12,6 +12,8 @@ import uvicorn
 from appliance.config.schema import KilnConfig
 from appliance.db.database import connect, migrate
 from appliance.roles.heartbeat import beat, stopped
+from appliance.roles.sd_notify import Notifier, notifier
+from appliance.roles.web_notify import NotifyingServer
 from appliance.web.app import create_app
 from appliance.web.stored_alarms import StoredAlarms
 
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 ROLE = "web"
 
 
-def run_web_role(config: KilnConfig) -> int:
+def run_web_role(config: KilnConfig, notify: Notifier | None = None) -> int:
     config.box.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(config.box.data_dir)
     done = threading.Event()
@@ -46,14 +48,15 @@ def run_web_role(config: KilnConfig) -> int:
     conn.close()
     thread = threading.Thread(target=heartbeat, name="heartbeat", daemon=True)
     thread.start()
-    server = uvicorn.Server(
+    server = NotifyingServer(
         uvicorn.Config(
             create_app(config, lambda: connect(config.box.data_dir), alarms=StoredAlarms),
             host=config.web.bind,
             port=config.web.port,
             log_level=config.logging.level.lower(),
             access_log=False,
-        )
+        ),
+        notify or notifier(),
     )
     try:
         server.run()  # uvicorn handles SIGTERM/SIGINT by finishing requests and returning
