@@ -32,11 +32,17 @@ from appliance.web.auth import Guards, LoginNeeded, SessionCookie
 from appliance.web.controls import controls_router
 from appliance.web.login import login_router
 from appliance.web.metrics import metrics_router
+from appliance.web.models import Problem
 from appliance.web.pages import pages_router
 from appliance.web.rendering import page, register_filters, wants_html
 from appliance.web.sessions import signing_key
 from appliance.web.site import HERE, Site, public_status, template_environment
 from appliance.web.worklist_api import worklist_router
+
+# Every error is {"detail": sentence}: said so in the description (not FastAPI's default 422).
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 422)
+}
 
 
 def create_app(
@@ -61,15 +67,15 @@ def create_app(
     db = site.db
     reader = [Depends(guards.api_reader)]
 
-    @app.get("/api/status", dependencies=reader)
+    @app.get("/api/status", dependencies=reader, responses=PROBLEMS)
     def status(conn: sqlite3.Connection = Depends(db)) -> dict[str, Any]:  # noqa: B008
         return collect(conn, config)
 
-    @app.get("/api/studies", dependencies=reader)
+    @app.get("/api/studies", dependencies=reader, responses=PROBLEMS)
     def studies(limit: int = 100, conn: sqlite3.Connection = Depends(db)) -> list[dict[str, Any]]:  # noqa: B008
         return StudyQueries(conn).list(min(max(limit, 1), 1000))
 
-    @app.get("/api/studies/{study_uid}", dependencies=reader)
+    @app.get("/api/studies/{study_uid}", dependencies=reader, responses=PROBLEMS)
     def study(study_uid: str, conn: sqlite3.Connection = Depends(db)) -> dict[str, Any]:  # noqa: B008
         try:
             uid = check_uid(study_uid, "Study Instance UID")
@@ -80,7 +86,7 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"no study {uid} on this box")
         return found
 
-    app.include_router(worklist_router(config, db), dependencies=reader)
+    app.include_router(worklist_router(config, db), dependencies=reader, responses=PROBLEMS)
     for router in (
         dashboard_router,
         events_router,
