@@ -231,7 +231,7 @@ def test_migration_marks_studies_completed_before_it(tmp_path: Path) -> None:
     _receive(conn, "5.1", "5.1.9.1", "CT", "BURN_CD", "CT1")
     mark_complete(conn, 1, now=time.time() + 100)
     conn.close()
-    assert migrate(tmp_path) == 5
+    assert migrate(tmp_path) == max(number for number, _n, _s in database._migrations())
     conn = connect(tmp_path)
     s = settings(rules=[{"profile": "default"}])
     assert evaluate_completions(JobStore(conn, time.time), s) == []
