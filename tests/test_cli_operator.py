@@ -175,6 +175,32 @@ def test_device_show_names_a_station_or_one_of_its_drives(config: Path) -> None:
     assert code == 1 and "there is no device printer9" in out
 
 
+def holds_of(config: Path) -> list[tuple[str, str]]:
+    conn = connect(data_dir(config))
+    try:
+        return [tuple(r) for r in conn.execute("SELECT name, reason FROM station_holds")]
+    finally:
+        conn.close()
+
+
+def test_device_pause_and_resume_a_drive_station_or_a_whole_station(config: Path) -> None:
+    code, out = run(config, "device", "pause", "robot1-d0", "--reason", "new drive")
+    assert code == 0 and "Paused robot1-d0" in out
+    assert holds_of(config) == [("robot1-d0", "new drive")]
+    code, out = run(config, "device", "pause", "robot1-d0")
+    assert code == 1 and "robot1-d0 is already paused by" in out
+    code, out = run(config, "device", "pause", "robot1")  # the whole robot: its other drive
+    assert code == 0 and "Paused robot1-d1" in out and "robot1-d0," not in out
+    code, out = run(config, "device", "resume", "robot1")
+    assert code == 0 and "Resumed robot1-d0, robot1-d1" in out and holds_of(config) == []
+    code, out = run(config, "device", "resume", "robot1-d0")
+    assert code == 1 and "robot1-d0 is not paused; nothing was changed" in out
+    for verb in ("pause", "resume"):
+        code, out = run(config, "device", verb, "printer9")
+        assert code == 1 and "there is no device printer9" in out
+    assert holds_of(config) == []
+
+
 def test_device_test_asks_the_simulated_robot_and_drives(config: Path) -> None:
     code, out = run(config, "device", "test", "robot1", "--json")
     result = json.loads(out)

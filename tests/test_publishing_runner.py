@@ -13,6 +13,7 @@ import pytest
 
 from appliance.db.database import connect, migrate
 from appliance.media.profiles import Medium
+from appliance.publishing import holds
 from appliance.publishing.events import JobNews
 from appliance.publishing.job_states import DiscState, JobState
 from appliance.publishing.jobs_store import JobStore
@@ -362,3 +363,51 @@ def test_a_station_takes_only_its_media(bench: Bench) -> None:
     runner.run_once()
     assert dvd_only.orders == []
     assert bench.store().job(job_id).state is JobState.PUBLISHING
+
+
+def hold(bench: Bench, name: str, reason: str = "") -> None:
+    """What `appliance device pause` or the web page writes, from another process."""
+    conn = connect(bench.data_dir)
+    assert holds.pause(conn, name, "alice", bench.clock.now, reason)
+    conn.close()
+
+
+def release(bench: Bench, name: str) -> None:
+    conn = connect(bench.data_dir)
+    assert holds.resume(conn, name)
+    conn.close()
+
+
+def test_a_paused_station_takes_no_disc_and_another_station_makes_it(bench: Bench) -> None:
+    job_id = bench.job()
+    paused, other = FakeStation("a"), FakeStation("b")
+    runner = bench.runner(paused, other)
+    hold(bench, "a", reason="cleaning the drive")
+    runner.run_once()
+    assert paused.orders == [] and len(other.orders) == 1
+    assert bench.store().job(job_id).state is JobState.DONE
+    view = runner.status()[0]
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(bench.clock.now))
+    assert view["condition"] == Condition.PAUSED.value == "paused"
+    assert view["sentence"] == (
+        f"Paused by alice at {when}; resume it on the page or with "
+        "'appliance device resume a'. Reason: cleaning the drive"
+    )
+    assert runner.status()[1]["condition"] == "ready"
+
+
+def test_a_paused_station_finishes_its_disc_and_resumes_after_resume(bench: Bench) -> None:
+    job_id = bench.job(copies=2)
+    # Paused while its first disc burns: that disc is finished, the second waits.
+    station = FakeStation("a", script=[lambda order: hold(bench, "a")])
+    runner = bench.runner(station)
+    runner.run_once()
+    runner.run_once()
+    store = bench.store()
+    assert [d.state for d in store.discs(job_id)] == [DiscState.DONE, DiscState.IMAGE_READY]
+    assert len(station.orders) == 1 and runner.status()[0]["condition"] == "paused"
+    assert store.job(job_id).state is JobState.PUBLISHING
+    release(bench, "a")
+    runner.run_once()
+    assert store.job(job_id).state is JobState.DONE and len(station.orders) == 2
+    assert runner.status()[0]["condition"] == "ready" and runner.status()[0]["sentence"] == ""

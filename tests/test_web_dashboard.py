@@ -224,6 +224,69 @@ def test_login_guards_every_control_and_each_action_is_audited(box: Path) -> Non
     ]
 
 
+def test_pause_and_resume_a_station_by_form_and_api(box: Path) -> None:
+    c = client(box)
+    assert c.post("/api/devices/robot-1/pause").status_code == 401  # nobody logged in
+    refused = c.post("/devices/robot-1/pause", data={"csrf": "x"}, follow_redirects=False)
+    assert refused.status_code in (401, 403)
+    assert 'data-testid="station-pause"' not in c.get("/").text  # controls only for users
+    login(c)
+    token = csrf_of(c.get("/devices/robot-1").text)
+    assert 'data-testid="station-pause"' in c.get("/").text
+    assert c.post("/api/devices/robot-1/pause").status_code == 403  # no CSRF token
+    answer = c.post(
+        "/devices/robot-1/pause",
+        data={"csrf": token, "back": "/devices/robot-1", "reason": "drive swap"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"].startswith("/devices/robot-1?done=")
+    page = c.get(answer.headers["location"]).text
+    assert 'data-testid="notice" data-result="done">Station robot-1 is paused' in page
+    conn = connect(box)
+    held = conn.execute("SELECT name, paused_by, reason FROM station_holds").fetchall()
+    assert [tuple(r) for r in held] == [("robot-1", "alice", "drive swap")]
+    header = {"X-CSRF-Token": token}
+    again = c.post("/api/devices/robot-1/pause", json={"reason": "x"}, headers=header)
+    assert again.status_code == 409 and "already paused" in again.json()["detail"]
+    assert c.post("/api/devices/nothing/pause", headers=header).status_code == 404
+    # The devices role reports it paused: the page offers Resume, and a pause is no alarm.
+    beat(
+        conn,
+        "devices",
+        time.time(),
+        {
+            "devices": [
+                {
+                    "station": "robot-1",
+                    "condition": "paused",
+                    "sentence": "Paused by alice.",
+                    "disc": None,
+                }
+            ],
+            "problems": {},
+        },
+    )
+    conn.close()
+    html = c.get("/").text
+    assert 'data-testid="station-resume"' in html and "alarm-station:robot-1" not in html
+    resumed = c.post("/api/devices/robot-1/resume", headers=header)
+    assert resumed.status_code == 200
+    assert resumed.json() == {
+        "message": "Station robot-1 takes discs again.",
+        "station": "robot-1",
+        "paused": False,
+    }
+    assert c.post("/api/devices/robot-1/resume", headers=header).status_code == 409
+    assert audit_rows(box) == [
+        ("alice", "login", "", "done"),
+        ("alice", "station-pause", "station robot-1", "done"),
+        ("alice", "station-pause", "station robot-1", "refused"),
+        ("alice", "station-pause", "station nothing", "refused"),
+        ("alice", "station-resume", "station robot-1", "done"),
+        ("alice", "station-resume", "station robot-1", "refused"),
+    ]
+
+
 def test_burn_by_form_and_by_api_token(box: Path) -> None:
     c = client(box)
     login(c)

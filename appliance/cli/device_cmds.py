@@ -1,4 +1,5 @@
-"""`appliance device ls/show/test`: the box's devices, their states, and a self-test."""
+"""`appliance device ls/show/test/pause/resume`: the box's devices, their states, a
+self-test, and pausing a station (it takes no new disc until resumed)."""
 
 from __future__ import annotations
 
@@ -131,3 +132,63 @@ def device_test(obj: Context, name: str, as_json: bool) -> None:
         )
     if not as_json:
         click.echo(f"{name}: every check passed.")
+
+
+def _held_stations(obj: Context, name: str) -> list[str]:
+    """The runtime stations NAME means: one drive station, or every one of a station."""
+    entry, _ = _entry(obj, name)
+    names: list[str] = entry["station_names"]
+    return [name] if name in names else names
+
+
+@device.command("pause")
+@click.argument("name")
+@click.option("--reason", default="", help="Why, shown with the station's condition.")
+@pass_ctx
+def device_pause(obj: Context, name: str, reason: str) -> None:
+    """Pause NAME: it takes no new disc (a disc it is making is finished) until resumed."""
+    import time
+
+    from appliance.cli.alarms_cmds import operator_name
+    from appliance.db.database import migrate, transaction
+    from appliance.publishing import holds
+
+    targets = _held_stations(obj, name)
+    migrate(obj.config.box.data_dir)
+    conn = obj.db()
+    try:
+        with transaction(conn):
+            paused = [
+                n for n in targets if holds.pause(conn, n, operator_name(), time.time(), reason)
+            ]
+        if not paused:
+            hold = holds.held(conn, targets[0])
+            by = f" by {hold.paused_by}" if hold else ""
+            raise click.ClickException(f"{name} is already paused{by}; nothing was changed")
+    finally:
+        conn.close()
+    click.echo(
+        f"Paused {', '.join(paused)}: no new disc starts there (a disc in progress is "
+        f"finished). 'appliance device resume {name}' resumes it."
+    )
+
+
+@device.command("resume")
+@click.argument("name")
+@pass_ctx
+def device_resume(obj: Context, name: str) -> None:
+    """Resume NAME after a pause: it takes discs again at its next look."""
+    from appliance.db.database import migrate, transaction
+    from appliance.publishing import holds
+
+    targets = _held_stations(obj, name)
+    migrate(obj.config.box.data_dir)
+    conn = obj.db()
+    try:
+        with transaction(conn):
+            resumed = [n for n in targets if holds.resume(conn, n)]
+    finally:
+        conn.close()
+    if not resumed:
+        raise click.ClickException(f"{name} is not paused; nothing was changed")
+    click.echo(f"Resumed {', '.join(resumed)}: it takes discs again.")

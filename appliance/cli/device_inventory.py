@@ -14,7 +14,7 @@ from appliance.config.schema import KilnConfig
 from appliance.publishing.stations.settings import SIMULATED, StationKind, StationSettings
 
 # Worst last: the station's summary is its worst runtime station.
-CONDITION_ORDER = ("ready", "retrying", "waiting-operator", "out-of-service")
+CONDITION_ORDER = ("ready", "paused", "retrying", "waiting-operator", "out-of-service")
 
 
 def runtime_names(name: str, settings: StationSettings) -> list[str]:

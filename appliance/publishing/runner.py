@@ -11,6 +11,9 @@ the job with the highest priority, then the oldest. What a station's outcome doe
   the station is out of service. In every case the disc goes back for any station to make
   and the station tries again after `retry_after` (or `station_recheck_seconds`).
 
+A station an operator paused (`holds.py`, read at every station step) takes no new disc;
+a disc it is making is finished.
+
 After a crash, `recover()` asks every station to move a disc left in a drive or printer to
 the reject bin, and every disc that was in progress is made again on a new disc: nothing is
 reported done twice (done discs stay done) and nothing is lost.
@@ -32,6 +35,7 @@ from typing import Any
 from appliance.db.database import transaction
 from appliance.media.profiles import Medium
 from appliance.publishing.events import JobNews, Publish, log_news, publish_all
+from appliance.publishing.holds import held
 from appliance.publishing.job_states import (
     SERVED_JOB_STATES,
     DiscEvent,
@@ -76,6 +80,7 @@ class Condition(Enum):
     WAITING_OPERATOR = "waiting-operator"
     RETRYING = "retrying"
     OUT_OF_SERVICE = "out-of-service"
+    PAUSED = "paused"  # by an operator: no new disc until resumed
 
 
 @dataclass
@@ -300,6 +305,8 @@ class JobRunner:
             return False
         try:
             store = worker.store
+            if self._paused(worker):
+                return False
             disc = store.claim(worker.station.media, worker.name)
             self._flush(store)
             if disc is None:
@@ -331,6 +338,18 @@ class JobRunner:
             return True
         finally:
             worker.lock.release()
+
+    def _paused(self, worker: _Worker) -> bool:
+        """The operator's hold, from the database (the CLI and web role write it)."""
+        hold = held(worker.store.conn, worker.name)
+        if hold is not None:
+            if worker.condition is not Condition.PAUSED:
+                log.info("station %s is paused by %s", worker.name, hold.paused_by)
+            worker.condition, worker.sentence = Condition.PAUSED, hold.sentence()
+            return True
+        if worker.condition is Condition.PAUSED:
+            self._ready(worker)
+        return False
 
     def _progress(self, worker: _Worker, disc: Disc) -> Callable[[DiscStep, float], None]:
         last = [-1.0]

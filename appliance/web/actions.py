@@ -1,4 +1,5 @@
-"""The controls: retry or cancel a job, start a burn, acknowledge an alarm.
+"""The controls: retry or cancel a job, start a burn, acknowledge an alarm, pause or resume
+a station.
 
 Each is audited (done or refused, with the sentence the user got) and raises `Refused`
 with an HTTP status and a sentence when it cannot be done; pages and API both call these.
@@ -9,13 +10,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from appliance.cli.device_inventory import runtime_names
 from appliance.config.schema import KilnConfig
+from appliance.db.database import transaction
+from appliance.publishing import holds
 from appliance.publishing.burn_request import BurnRefused, request_burn
 from appliance.publishing.job_states import TransitionRefused
 from appliance.publishing.jobs_store import JobStore, UnknownJob
 from appliance.publishing.settings import publishing_settings
 from appliance.web.alarm_source import AlarmNotFound, AlarmsFactory
 from appliance.web.audit import AuditLog, Result
+from appliance.web.device_view import stations
 from appliance.web.models import BurnRequest
 
 Clock = Callable[[], float]
@@ -112,3 +117,39 @@ class Actions:
                 "alarm-ack", target, 404, f"There is no active alarm {alarm_id}."
             ) from None
         return self._done("alarm-ack", target, sentence)
+
+    def _station(self, config: KilnConfig, action: str, name: str) -> str:
+        known = {s.station for s in stations(self.conn, config)}
+        for configured, settings in config.publishing.stations.items():
+            known.update(runtime_names(configured, settings))
+        target = f"station {name}"
+        if name not in known:
+            raise self.refuse(action, target, 404, f"There is no station {name!r} on this box.")
+        return target
+
+    def pause_station(self, config: KilnConfig, name: str, reason: str = "") -> str:
+        target = self._station(config, "station-pause", name)
+        with transaction(self.conn):
+            paused = holds.pause(self.conn, name, self.who, self.clock(), reason)
+        if not paused:
+            raise self.refuse(
+                "station-pause",
+                target,
+                409,
+                f"Station {name} is already paused; nothing was changed.",
+            )
+        return self._done(
+            "station-pause",
+            target,
+            f"Station {name} is paused: it takes no new disc; a disc in progress is finished.",
+        )
+
+    def resume_station(self, config: KilnConfig, name: str) -> str:
+        target = self._station(config, "station-resume", name)
+        with transaction(self.conn):
+            resumed = holds.resume(self.conn, name)
+        if not resumed:
+            raise self.refuse(
+                "station-resume", target, 409, f"Station {name} is not paused; nothing was changed."
+            )
+        return self._done("station-resume", target, f"Station {name} takes discs again.")

@@ -38,7 +38,7 @@ def report_alarms(
     found = [
         Alarm(id=f"station:{s.station}", source=s.station, sentence=s.sentence)
         for s in stations
-        if s.condition != "ready" and s.sentence
+        if s.condition not in ("ready", "paused") and s.sentence  # a pause is no fault
     ]
     found += [
         Alarm(id=f"station:{name}", source=name, sentence=problem)

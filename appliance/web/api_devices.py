@@ -1,5 +1,6 @@
-"""/api/devices (the disc stations with their states and alarm sentences), /api/alarms,
-and acknowledging an alarm when the alarms store is wired in."""
+"""/api/devices (the disc stations with their states and alarm sentences), pausing and
+resuming a station, /api/alarms, and acknowledging an alarm when the alarms store is
+wired in."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from appliance.web.alarm_source import report_alarms
 from appliance.web.auth import Guards
 from appliance.web.dashboard import roles_from, stations_from
 from appliance.web.device_view import device_view, stations
-from appliance.web.models import ActionDone, Alarm, Device, Problem, Station
+from appliance.web.models import (
+    ActionDone,
+    Alarm,
+    Device,
+    PauseRequest,
+    Problem,
+    Station,
+    StationHold,
+)
 from appliance.web.site import Site
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -37,6 +46,34 @@ def devices_router(site: Site, guards: Guards) -> APIRouter:
         if found is None:
             raise HTTPException(404, f"There is no station {name!r} on this box.")
         return found
+
+    @router.post("/devices/{name}/pause")
+    def pause(
+        body: PauseRequest | None = None,
+        name: str = PathParam(max_length=200),
+        who: str = Depends(guards.operator),
+        conn: sqlite3.Connection = db,
+    ) -> StationHold:
+        """Pause a station: it takes no new disc; a disc in progress is finished."""
+        reason = body.reason if body is not None else ""
+        try:
+            message = Actions(conn, site.clock, who).pause_station(site.config, name, reason)
+        except Refused as exc:
+            raise HTTPException(exc.status, exc.sentence) from None
+        return StationHold(message=message, station=name, paused=True)
+
+    @router.post("/devices/{name}/resume")
+    def resume(
+        name: str = PathParam(max_length=200),
+        who: str = Depends(guards.operator),
+        conn: sqlite3.Connection = db,
+    ) -> StationHold:
+        """Resume a paused station: it takes discs again at its next look."""
+        try:
+            message = Actions(conn, site.clock, who).resume_station(site.config, name)
+        except Refused as exc:
+            raise HTTPException(exc.status, exc.sentence) from None
+        return StationHold(message=message, station=name, paused=False)
 
     @router.get("/alarms", dependencies=reader)
     def alarms(conn: sqlite3.Connection = db) -> list[Alarm]:

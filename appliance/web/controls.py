@@ -87,6 +87,25 @@ def controls_router(site: Site, guards: Guards) -> APIRouter:
             return redirect(field(form, "back"), actions)
         return redirect(f"/jobs/{job_id}", actions)
 
+    @router.post("/devices/{name}/pause")
+    async def pause(
+        request: Request, name: str, who: str = operator, conn: sqlite3.Connection = db
+    ) -> RedirectResponse:
+        form = await read_form(request)
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.pause_station(site.config, name[:200], field(form, "reason")[:500])
+        return redirect(field(form, "back"), actions)
+
+    @router.post("/devices/{name}/resume")
+    async def resume(
+        request: Request, name: str, who: str = operator, conn: sqlite3.Connection = db
+    ) -> RedirectResponse:
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.resume_station(site.config, name[:200])
+        return redirect(field(await read_form(request), "back"), actions)
+
     @router.post("/alarms/{alarm_id}/ack")
     async def acknowledge(
         request: Request, alarm_id: str, who: str = operator, conn: sqlite3.Connection = db

@@ -37,7 +37,7 @@ class Station(BaseModel):
     """A disc station as the devices role last reported it (its heartbeat)."""
 
     station: str
-    condition: str  # ready, waiting-operator, retrying, out-of-service
+    condition: str  # ready, paused, waiting-operator, retrying, out-of-service
     sentence: str  # what happened, what the box did, what to do; "" when all is well
     retry_at: float | None = None
     disc: int | None = None
@@ -174,6 +174,20 @@ class BurnRequest(BaseModel):
     profile: str | None = Field(None, max_length=64)
     copies: int | None = Field(None, ge=0, le=20)
     priority: int | None = Field(None, ge=1, le=9)
+
+
+class PauseRequest(BaseModel):
+    """Why a station is paused (optional), shown with its condition."""
+
+    reason: str = Field(default="", max_length=500)
+
+
+class StationHold(BaseModel):
+    """A station paused or resumed: what came of it and whether it is paused now."""
+
+    message: str
+    station: str
+    paused: bool
 
 
 class ActionDone(BaseModel):

@@ -83,11 +83,13 @@ def pages_router(site: Site, guards: Guards) -> APIRouter:
         return page(site, visitor, "job.html", j=detail, notice=notice(conn, visitor, done))
 
     @router.get("/devices/{name}", response_class=HTMLResponse)
-    def device(name: str, visitor: Visitor = reader, conn: sqlite3.Connection = db) -> HTMLResponse:
+    def device(
+        name: str, done: int = 0, visitor: Visitor = reader, conn: sqlite3.Connection = db
+    ) -> HTMLResponse:
         found = device_view(conn, site.config, name)
         if found is None:
             raise HTTPException(404, f"There is no station {name!r} on this box.")
-        return page(site, visitor, "device.html", dev=found)
+        return page(site, visitor, "device.html", dev=found, notice=notice(conn, visitor, done))
 
     @router.get("/audit", response_class=HTMLResponse)
     def audit(
