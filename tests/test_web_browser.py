@@ -334,7 +334,9 @@ def test_controls_need_a_login_and_each_is_audited(
     # A user made with `appliance users add` logs in through the form.
     add_user(box)
     log_in(desk, box, password="not the password")
-    assert "Wrong name or password" in find(desk, "login-error").text
+    # The form's answer is a new page: wait for it (clicking returns before it loads).
+    refused = until(desk, lambda d: present(d, "login-error"), 15)
+    assert "Wrong name or password" in refused[0].text
     find(desk, "login-name").clear()
     screenshot(desk, "login")
     log_in(desk, box)
@@ -445,7 +447,7 @@ def test_every_page_fits_a_phone_and_loads_nothing_from_another_host(
              "/audit", "/login"]  # fmt: skip
     for path in pages:
         browser.get(url(box, path))
-        assert js(browser, "return window.innerWidth") == PHONE[0]
+        assert js(browser, "return window.innerWidth") == PHONE[0], path
         assert horizontal_overflow(browser) <= 0, path
         assert foreign_urls(browser) == [], path
         assert not present(browser, "error"), path
