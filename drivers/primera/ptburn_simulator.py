@@ -232,6 +232,7 @@ class PtburnSimulator:
                 (j for j in [self._current, *self._queue] if j and j.name == path.stem), None
             )
             if message == "ABORT" and job and client in (job.request.client_id, ADMINISTRATOR):
+                self._drop_unfinished_disc(job)
                 self._finish(job, JOB_ABORTED)
 
     def _discover(self) -> None:
@@ -333,6 +334,13 @@ class PtburnSimulator:
         job.phase, job.disc_fault = _Phase.LOADING, None
         if job.rejects_in_a_row >= self.options.reject_limit:
             self._finish(job, TOO_MANY_REJECTS)
+
+    def _drop_unfinished_disc(self, job: _Job) -> None:
+        # An aborted job's disc in the drive is half written: the robot puts it in the
+        # reject bin, never among the finished discs.
+        disc = self._disc_path(job)
+        if job.phase is not _Phase.LOADING and disc.exists():
+            os.replace(disc, self.options.output_dir / "reject" / disc.name)
 
     def _finish(self, job: _Job, error: int) -> None:
         job.job_error = error
