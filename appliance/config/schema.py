@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from appliance.leds.settings import LedSettings
 from appliance.media.profiles import Profile
+from appliance.printing.settings import PrintSettings
 from appliance.publishing.settings import PublishingSettings
 from appliance.strict_model import Strict
 from drivers.usb_storage.simulator import SimFault
@@ -295,6 +296,7 @@ class KilnConfig(Strict):
     media: MediaSection = MediaSection()
     publishing: PublishingSettings = PublishingSettings()
     leds: LedSettings = LedSettings()
+    print: PrintSettings = PrintSettings()
 
     @property
     def data_dir(self) -> Path:

@@ -47,10 +47,12 @@ class Policy:
         self,
         dicom: DicomSection,
         supported: dict[str, tuple[str, ...]],
+        extra_titles: tuple[str, ...] = (),
     ) -> None:
         self.dicom = dicom
         self.supported = supported
-        self.titles = {t.strip() for t in dicom.ae_titles}
+        # The print outputs' AE titles ([print.outputs]) are called titles of the box too.
+        self.titles = {t.strip() for t in (*dicom.ae_titles, *extra_titles)}
         self.calling_allow = {t.strip() for t in dicom.calling_ae_allow}
         self.networks = [ipaddress.ip_network(n, strict=False) for n in dicom.host_allow]
 
