@@ -155,6 +155,14 @@ class PrintQueue:
         ).fetchall()
         return [_job(row) for row in rows]
 
+    def queued_before(self, output: str, created_before: float) -> list[PrintJob]:
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM print_jobs WHERE output = ? AND state = ? "  # noqa: S608
+            "AND created_at < ? ORDER BY id",
+            (output, PrintJobState.QUEUED.value, created_before),
+        ).fetchall()
+        return [_job(row) for row in rows]
+
     def events(self, job_id: int) -> list[PrintJobEventRow]:
         rows = self.conn.execute(
             "SELECT at, state, detail FROM print_job_events WHERE job_id = ? ORDER BY id",
