@@ -291,6 +291,10 @@ def _register() -> None:
 
     for command in operator_commands():
         cli.add_command(command)
+    from appliance.cli.print_cmds import registered as print_commands
+
+    for command in print_commands():
+        cli.add_command(command)
 
 
 _register()
