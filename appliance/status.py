@@ -11,6 +11,8 @@ from typing import Any
 from appliance.alarms.store import active_alarms
 from appliance.config.schema import KilnConfig
 from appliance.outbox.queue import Outbox
+from appliance.printing.database_backend import printer_report
+from appliance.printing.queue import PrintQueue
 
 STALE_AFTER = 10.0
 
@@ -87,6 +89,7 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
             state: count
             for state, count in conn.execute("SELECT state, count(*) FROM jobs GROUP BY state")
         },
+        "print": print_status(conn, config),
         "disk": {
             "total": usage.total,
             "free": usage.free,
@@ -94,3 +97,27 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
         },
         "alarms": active_alarms(conn),
     }
+
+
+def print_status(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
+    """Print jobs by state, and each output as modalities see it (Printer N-GET)."""
+    queue = PrintQueue(conn)
+    states = queue.outputs()
+    now = time.time()
+    outputs = []
+    for name, output in config.print.outputs.items():
+        state = states.get(name)
+        report = printer_report(name, output, state, now)
+        outputs.append(
+            {
+                "output": name,
+                "kind": output.kind.value,
+                "ae_title": output.ae_title,
+                "status": report.status.value,
+                "status_info": report.status_info,
+                "state": state.state if state else "unknown",
+                "message": state.message if state else "",
+                "waiting": queue.waiting(name),
+            }
+        )
+    return {"enabled": config.print.enabled, "jobs": queue.counts(), "outputs": outputs}

@@ -2,7 +2,7 @@
 
 `sync_alarms` is cheap and idempotent, so a role can call it every few seconds with a fresh
 `appliance.status.collect` report; two processes calling it at once is safe (one
-transaction each). Alarms of sources it does not derive (USB, print, LEDs) are left alone:
+transaction each). Alarms of sources it does not derive (USB, LEDs) are left alone:
 whoever raises those clears them.
 """
 
@@ -134,6 +134,36 @@ def job_alarms(conn: sqlite3.Connection) -> Wanted:
     return wanted
 
 
+PRINTER_SEVERITY = {"WARNING": Severity.ATTENTION, "FAILURE": Severity.ERROR}
+
+
+def print_alarms(conn: sqlite3.Connection, report: dict[str, Any]) -> Wanted:
+    """A print output that warns or fails, and print jobs that failed."""
+    wanted: Wanted = {}
+    for output in report.get("print", {}).get("outputs", []):
+        severity = PRINTER_SEVERITY.get(output["status"])
+        if severity is None or output["status_info"] == "PRINTER INIT":
+            continue
+        name = output["output"]
+        waiting = int(output.get("waiting", 0))
+        queued = f" {waiting} print job(s) wait for it." if waiting else ""
+        sentence = output.get("message") or (f"The {name} printer reports {output['status_info']}.")
+        wanted[(AlarmSource.PRINT, f"output:{name}")] = (
+            severity,
+            f"Printer {name} ({output['status']}, {output['status_info']}): {sentence}{queued}",
+        )
+    rows = conn.execute(
+        "SELECT id, output, message FROM print_jobs WHERE state = 'failed' ORDER BY id"
+    )
+    for job_id, output, message in rows:
+        wanted[(AlarmSource.PRINT, f"job:{job_id}")] = (
+            Severity.ERROR,
+            f"Print job {job_id} on {output} failed: {message or 'see appliance print show'}. "
+            f"Retry it with 'appliance print retry {job_id}' or cancel it.",
+        )
+    return wanted
+
+
 def derive(conn: sqlite3.Connection, report: dict[str, Any]) -> tuple[Wanted, set[AlarmSource]]:
     """The alarms the report calls for, and the sources whose other alarms are over."""
     wanted: Wanted = {}
@@ -147,7 +177,8 @@ def derive(conn: sqlite3.Connection, report: dict[str, Any]) -> tuple[Wanted, se
         # Up: its heartbeat is the truth. Absent: it stopped cleanly, so no station runs.
         # Silent but not stopped: nothing is known, and the station alarms stay as they are.
         wanted.update(station_alarms(devices or {}))
-        settled.add(AlarmSource.STATION)
+        wanted.update(print_alarms(conn, report))
+        settled.update((AlarmSource.STATION, AlarmSource.PRINT))
     return wanted, settled
 
 

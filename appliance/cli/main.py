@@ -191,7 +191,7 @@ def studies_show(obj: Context, uid: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def status(obj: Context, as_json: bool) -> None:
-    """The box at a glance: roles, services, counts, outbox, disc jobs, stations, disk, alarms."""
+    """The box at a glance: roles, services, counts, queues, stations, printers, disk, alarms."""
     from appliance.status import collect
 
     report = collect(obj.db(), obj.config)
@@ -255,6 +255,16 @@ def status(obj: Context, as_json: bool) -> None:
         )
     for name, problem in devices.get("problems", {}).items():
         click.echo(f"station {name:<12} NOT OPENED: {problem}")
+    printing = report["print"]
+    if printing["enabled"]:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(printing["jobs"].items()))
+        click.echo("print   " + (counts or "no jobs"))
+        for output in printing["outputs"]:
+            click.echo(
+                f"printer {output['output']:<12} {output['status']} {output['status_info']} "
+                f"({output['state']}), AE {output['ae_title']}, {output['waiting']} waiting"
+                + (f": {output['message']}" if output["message"] else "")
+            )
     d = report["disk"]
     click.echo(
         f"disk    {d['free'] / 1e9:.1f} GB free of {d['total'] / 1e9:.1f} GB "

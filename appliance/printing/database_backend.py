@@ -26,7 +26,7 @@ from appliance.printing.backend import (
 )
 from appliance.printing.film import PrintRequest, save
 from appliance.printing.job_states import EXECUTION_STATUS
-from appliance.printing.queue import PrintQueue
+from appliance.printing.queue import OutputState, PrintQueue
 from appliance.printing.settings import OutputSettings
 
 PRINT_DIR = "print"
@@ -46,6 +46,18 @@ def output_route(name: str, output: OutputSettings) -> OutputRoute:
         color=output.color,
         max_films_queued=output.max_queued,
     )
+
+
+def printer_report(
+    name: str, output: OutputSettings, state: OutputState | None, now: float
+) -> PrinterReport:
+    """The output's state as the devices role last wrote it, unless that is too old."""
+    if state is None:
+        return PrinterReport(PrinterStatus.WARNING, "PRINTER INIT", name)
+    stale_after = STALE_POLLS * output.poll_seconds + STALE_MARGIN_SECONDS
+    if now - state.updated_at > stale_after:
+        return PrinterReport(PrinterStatus.FAILURE, "PRINTER OFFLINE", name)
+    return state.report
 
 
 def request_folder(data_dir: Path, job_uid: str) -> Path:
@@ -101,12 +113,7 @@ class DatabasePrintBackend:
             state = PrintQueue(conn, self.clock).outputs().get(name)
         finally:
             conn.close()
-        if state is None:
-            return PrinterReport(PrinterStatus.WARNING, "PRINTER INIT", name)
-        stale_after = STALE_POLLS * output.poll_seconds + STALE_MARGIN_SECONDS
-        if self.clock() - state.updated_at > stale_after:
-            return PrinterReport(PrinterStatus.FAILURE, "PRINTER OFFLINE", name)
-        return state.report
+        return printer_report(name, output, state, self.clock())
 
     def job(self, job_uid: str) -> PrintJobReport | None:
         conn = self.connect()

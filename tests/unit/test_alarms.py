@@ -233,3 +233,57 @@ def test_alarm_times_come_from_the_clock(conn: sqlite3.Connection) -> None:
     alarm, _ = AlarmStore(conn).raise_alarm(S.LEDS, "panel", A.ERROR, "LED board silent.")
     assert before <= alarm.raised_at <= time.time()
     assert alarm.to_json()["severity"] == "error" and alarm.to_json()["active"] is True
+
+
+def test_printer_faults_and_failed_print_jobs_are_alarms_until_they_are_over(
+    conn: sqlite3.Connection,
+) -> None:
+    outputs = [
+        {
+            "output": "paper",
+            "status": "FAILURE",
+            "status_info": "SUPPLY EMPTY",
+            "waiting": 2,
+            "message": "Tray 1 is out of paper; load paper, the jobs go on by themselves.",
+        },
+        {
+            "output": "film",
+            "status": "WARNING",
+            "status_info": "SUPPLY LOW",
+            "waiting": 0,
+            "message": "",
+        },
+        {
+            "output": "lab",
+            "status": "WARNING",
+            "status_info": "PRINTER INIT",
+            "waiting": 0,
+            "message": "",
+        },
+    ]
+    devices = {"roles": {**report()["roles"], "devices": devices_role(devices=[])}}
+    conn.execute(
+        "INSERT INTO print_jobs (job_uid, output, state, calling_ae, called_ae, films, images,"
+        " copies, priority, medium, film_size, folder, message, created_at, updated_at) VALUES"
+        " ('1.2', 'film', 'failed', 'MR', 'KILN_FILM', 1, 1, 1, 'MED', 'BLUE FILM', 'A4', 'x',"
+        " 'The film printer does not take A4 film.', 0, 0)"
+    )
+    sync_alarms(conn, report(print={"outputs": outputs}, **devices))
+    alarms = by_key(conn)
+    assert alarms[("print", "output:paper")] == (
+        A.ERROR,
+        "Printer paper (FAILURE, SUPPLY EMPTY): Tray 1 is out of paper; load paper, the jobs "
+        "go on by themselves. 2 print job(s) wait for it.",
+    )
+    assert alarms[("print", "output:film")] == (
+        A.ATTENTION,
+        "Printer film (WARNING, SUPPLY LOW): The film printer reports SUPPLY LOW.",
+    )
+    assert ("print", "output:lab") not in alarms  # just started: not a fault
+    assert (
+        "Print job 1 on film failed: The film printer does not take A4 film."
+        in alarms[("print", "job:1")][1]
+    )
+    conn.execute("UPDATE print_jobs SET state = 'cancelled'")
+    cleared = sync_alarms(conn, report(print={"outputs": []}, **devices))
+    assert len(cleared.cleared) == 3 and not by_key(conn)
