@@ -165,10 +165,17 @@ class AssociationHandler:
 
     def _finish(self, conn: sqlite3.Connection | None, *, aborted: bool) -> None:
         if self.peer is not None:
+            # Every service hears the association end once, even without requests of its
+            # own outstanding: per-association state (a print session) is dropped there.
+            ended: dict[MessageService, list[int]] = {
+                service: [] for service in self.deps.messages.values()
+            }
             for service, keys in self.undelivered.items():
-                service.association_ended(self.peer, keys)
+                ended.setdefault(service, []).extend(keys)
             for service, key in self.pending.values():
-                service.association_ended(self.peer, [key])
+                ended.setdefault(service, []).append(key)
+            for service, keys in ended.items():
+                service.association_ended(self.peer, keys)
         if conn is not None and self.peer is not None:
             try:
                 Associations(conn).close(self.peer.association_id, aborted=aborted)

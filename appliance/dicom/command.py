@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -25,6 +26,10 @@ class CommandField(IntEnum):
     N_EVENT_REPORT_RSP = 0x8100
     N_ACTION_RQ = 0x0130
     N_ACTION_RSP = 0x8130
+    N_GET_RQ = 0x0110
+    N_GET_RSP = 0x8110
+    N_DELETE_RQ = 0x0150
+    N_DELETE_RSP = 0x8150
 
 
 class Status(IntEnum):
@@ -34,6 +39,10 @@ class Status(IntEnum):
     CANCEL = 0xFE00
     NO_SUCH_ATTRIBUTE = 0x0105
     INVALID_ATTRIBUTE_VALUE = 0x0106
+    ATTRIBUTE_LIST_ERROR = 0x0107  # warning
+    ATTRIBUTE_VALUE_OUT_OF_RANGE = 0x0116  # warning
+    INVALID_OBJECT_INSTANCE = 0x0117
+    RESOURCE_LIMITATION = 0x0213
     DUPLICATE_SOP_INSTANCE = 0x0111
     MISSING_ATTRIBUTE = 0x0120
     MISSING_ATTRIBUTE_VALUE = 0x0121
@@ -54,7 +63,7 @@ class Status(IntEnum):
 NO_DATASET = 0x0101
 
 # Tag -> value kind for the command elements the box reads or writes.
-_UI, _US, _UL, _TEXT = "UI", "US", "UL", "TEXT"
+_UI, _US, _UL, _TEXT, _AT = "UI", "US", "UL", "TEXT", "AT"
 _KINDS: dict[int, str] = {
     0x00000002: _UI,  # Affected SOP Class UID
     0x00000003: _UI,  # Requested SOP Class UID
@@ -70,6 +79,7 @@ _KINDS: dict[int, str] = {
     0x00001000: _UI,  # Affected SOP Instance UID
     0x00001001: _UI,  # Requested SOP Instance UID
     0x00001002: _US,  # Event Type ID
+    0x00001005: _AT,  # Attribute Identifier List (N-GET)
     0x00001008: _US,  # Action Type ID
     0x00001030: _TEXT,  # Move Originator AE Title
     0x00001031: _US,  # Move Originator Message ID
@@ -88,6 +98,7 @@ ERROR_ID = 0x00000903
 AFFECTED_SOP_INSTANCE = 0x00001000
 REQUESTED_SOP_INSTANCE = 0x00001001
 EVENT_TYPE = 0x00001002
+ATTRIBUTE_IDENTIFIER_LIST = 0x00001005
 ACTION_TYPE = 0x00001008
 MOVE_ORIGINATOR_AE = 0x00001030
 MOVE_ORIGINATOR_ID = 0x00001031
@@ -97,9 +108,13 @@ class CommandError(ValueError):
     """A command set that cannot be decoded."""
 
 
+# A command element's value: UI/text as str, US/UL as int, AT as a tuple of tags.
+Value = str | int | tuple[int, ...]
+
+
 @dataclass
 class Command:
-    elements: dict[int, str | int] = field(default_factory=dict)
+    elements: dict[int, Value] = field(default_factory=dict)
 
     def get_int(self, tag: int, default: int = 0) -> int:
         value = self.elements.get(tag, default)
@@ -108,6 +123,11 @@ class Command:
     def get_str(self, tag: int) -> str:
         value = self.elements.get(tag, "")
         return value if isinstance(value, str) else ""
+
+    def get_tags(self, tag: int) -> tuple[int, ...]:
+        """An AT element as (group << 16 | element) tags; () when absent."""
+        value = self.elements.get(tag, ())
+        return value if isinstance(value, tuple) else ()
 
     @property
     def field(self) -> int:
@@ -124,7 +144,7 @@ class Command:
 
 def decode(data: bytes | bytearray) -> Command:
     """Decode an Implicit VR LE command set; unknown elements are skipped."""
-    elements: dict[int, str | int] = {}
+    elements: dict[int, Value] = {}
     offset, end = 0, len(data)
     while offset < end:
         if end - offset < _ELEMENT.size:
@@ -145,18 +165,25 @@ def decode(data: bytes | bytearray) -> Command:
             elements[tag] = struct.unpack("<L", raw)[0]
         elif kind in (_UI, _TEXT):
             elements[tag] = raw.decode("ascii", "replace").rstrip("\x00 ")
+        elif kind == _AT:
+            if length % 4:
+                raise CommandError(f"AT element ({group:04X},{element:04X}) of odd length")
+            pairs = struct.unpack(f"<{length // 2}H", raw)
+            elements[tag] = tuple((pairs[i] << 16) | pairs[i + 1] for i in range(0, len(pairs), 2))
     if COMMAND_FIELD not in elements:
         raise CommandError("command set has no Command Field")
     return Command(elements)
 
 
-def encode(elements: dict[int, str | int]) -> bytes:
+def encode(elements: Mapping[int, Value]) -> bytes:
     """Encode a command set with its group length, elements in tag order."""
     body = bytearray()
     for tag in sorted(elements):
         value = elements[tag]
         kind = _KINDS[tag]
-        if kind == _US:
+        if isinstance(value, tuple):
+            raw = b"".join(struct.pack("<HH", t >> 16, t & 0xFFFF) for t in value)
+        elif kind == _US:
             raw = struct.pack("<H", int(value))
         elif kind == _UL:
             raw = struct.pack("<L", int(value))
