@@ -183,7 +183,16 @@ def test_events_stream_a_snapshot_with_rendered_sections(box: Path) -> None:
     event = json.loads(data.removeprefix("data: "))
     assert event["status"]["stations"][0]["sentence"] == SENTENCE
     assert 'data-testid="job-1"' in event["html"]["jobs"]
-    assert set(event["html"]) == {"alarms", "services", "stations", "jobs", "queues", "studies"}
+    assert set(event["html"]) == {
+        "alarms",
+        "services",
+        "stations",
+        "jobs",
+        "queues",
+        "printers",
+        "print_jobs",
+        "studies",
+    }
 
 
 def test_metrics_in_prometheus_text_format(box: Path) -> None:

@@ -1,5 +1,5 @@
-"""The controls: retry or cancel a job, start a burn, acknowledge an alarm, pause or resume
-a station.
+"""The controls: retry or cancel a disc job or a print job, start a burn or a test print,
+acknowledge an alarm, pause or resume a station.
 
 Each is audited (done or refused, with the sentence the user got) and raises `Refused`
 with an HTTP status and a sentence when it cannot be done; pages and API both call these.
@@ -13,6 +13,11 @@ from collections.abc import Callable
 from appliance.cli.device_inventory import runtime_names
 from appliance.config.schema import KilnConfig
 from appliance.db.database import transaction
+from appliance.printing.backend import QueueFull
+from appliance.printing.database_backend import DatabasePrintBackend
+from appliance.printing.job_states import PrintJobEvent, PrintJobRefused
+from appliance.printing.queue import PrintQueue, UnknownPrintJob
+from appliance.printing.sample_film import test_print_request
 from appliance.publishing import holds
 from appliance.publishing.burn_request import BurnRefused, request_burn
 from appliance.publishing.job_states import TransitionRefused
@@ -99,6 +104,90 @@ class Actions:
             raise self.refuse("burn", target, 422, exc.sentence) from None
         sentence = f"Queued job {job_id}; the discs are made as soon as a station is free."
         return job_id, self._done("burn", f"job {job_id}: {target}", sentence)
+
+    def _print_change(self, job_id: int, event: PrintJobEvent, verb: str) -> str:
+        action = f"print-{event.value}"
+        target = f"print job {job_id}"
+        queue = PrintQueue(self.conn, self.clock)
+        try:
+            job = queue.change(job_id, event, detail=f"{self.who}: {verb} on the web page")
+        except UnknownPrintJob:
+            raise self.refuse(action, target, 404, f"There is no print job {job_id}.") from None
+        except PrintJobRefused as exc:
+            raise self.refuse(
+                action,
+                target,
+                409,
+                f"Print job {job_id} is {exc.state.value}, so it cannot be {verb}; "
+                "nothing was changed.",
+            ) from None
+        if event is PrintJobEvent.RETRY:
+            done = f"Print job {job_id} is queued again for {job.output}."
+        else:
+            done = f"Print job {job_id} is cancelled; a film already on its way is finished."
+        return self._done(action, target, done)
+
+    def retry_print_job(self, job_id: int) -> str:
+        return self._print_change(job_id, PrintJobEvent.RETRY, "retried")
+
+    def cancel_print_job(self, job_id: int) -> str:
+        return self._print_change(job_id, PrintJobEvent.CANCEL, "cancelled")
+
+    def test_print(
+        self,
+        config: KilnConfig,
+        connect: Callable[[], sqlite3.Connection],
+        output: str,
+        film_size: str | None,
+    ) -> tuple[int, str]:
+        """Queue a test film on an output, like a modality's film; (print job id, sentence)."""
+        target = f"printer {output}"
+        settings = config.print.outputs.get(output)
+        if settings is None:
+            known = ", ".join(config.print.outputs) or "none"
+            raise self.refuse(
+                "test-print", target, 404, f"There is no print output {output!r}; known: {known}."
+            )
+        if not config.print.enabled:
+            raise self.refuse(
+                "test-print",
+                target,
+                409,
+                "Printing is switched off ([print] enabled = false); nothing was queued.",
+            )
+        size = film_size or settings.film_sizes[0]
+        if size not in settings.film_sizes:
+            raise self.refuse(
+                "test-print",
+                target,
+                422,
+                f"The {output} output does not print {size}; it takes "
+                f"{', '.join(settings.film_sizes)}. Nothing was queued.",
+            )
+        request = test_print_request(settings.ae_title, size, settings.medium_types[0])
+        try:
+            DatabasePrintBackend(config, connect, self.clock).enqueue(request)
+        except QueueFull as exc:
+            raise self.refuse(
+                "test-print",
+                target,
+                409,
+                f"The test print was not queued: {exc}. Wait for them to print, or cancel some.",
+            ) from None
+        except OSError as exc:
+            raise self.refuse(
+                "test-print",
+                target,
+                503,
+                f"The test film could not be stored ({exc.strerror or exc}); nothing was "
+                "queued. Check the free space of the data directory.",
+            ) from None
+        job_id = PrintQueue(self.conn, self.clock).get(request.job_uid).id
+        sentence = (
+            f"Queued test print {job_id} on {output} ({size}); it prints as soon as the "
+            "output is free."
+        )
+        return job_id, self._done("test-print", f"print job {job_id} on {output}", sentence)
 
     def acknowledge(self, alarms: AlarmsFactory | None, alarm_id: str) -> str:
         target = f"alarm {alarm_id}"

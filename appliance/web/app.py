@@ -28,6 +28,7 @@ from appliance.web.alarm_source import AlarmsFactory
 from appliance.web.api_devices import devices_router
 from appliance.web.api_events import dashboard_router, events_router
 from appliance.web.api_jobs import jobs_router
+from appliance.web.api_print import print_router
 from appliance.web.auth import Guards, LoginNeeded, SessionCookie
 from appliance.web.controls import controls_router
 from appliance.web.login import login_router
@@ -91,6 +92,7 @@ def create_app(
         dashboard_router,
         events_router,
         jobs_router,
+        print_router,
         devices_router,
         metrics_router,
         login_router,

@@ -19,7 +19,7 @@ from appliance.web.models import BurnRequest
 from appliance.web.site import Site
 
 MAX_JOB_ID = 2**63 - 1
-BACK = re.compile(r"^/(?:jobs/\d+|studies/[0-9.]+|devices/[^/?#]+)?$")
+BACK = re.compile(r"^/(?:jobs/\d+|print/\d+|studies/[0-9.]+|devices/[^/?#]+)?$")
 
 
 def back_to(path: str) -> str:
@@ -58,6 +58,44 @@ def controls_router(site: Site, guards: Guards) -> APIRouter:
         with suppress(Refused):  # audited; the page shows its sentence
             actions.cancel_job(job_id)
         return redirect(field(await read_form(request), "back") or f"/jobs/{job_id}", actions)
+
+    @router.post("/print/{job_id}/retry")
+    async def print_retry(
+        request: Request,
+        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
+        who: str = operator,
+        conn: sqlite3.Connection = db,
+    ) -> RedirectResponse:
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.retry_print_job(job_id)
+        return redirect(field(await read_form(request), "back") or f"/print/{job_id}", actions)
+
+    @router.post("/print/{job_id}/cancel")
+    async def print_cancel(
+        request: Request,
+        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
+        who: str = operator,
+        conn: sqlite3.Connection = db,
+    ) -> RedirectResponse:
+        actions = Actions(conn, site.clock, who)
+        with suppress(Refused):  # audited; the page shows its sentence
+            actions.cancel_print_job(job_id)
+        return redirect(field(await read_form(request), "back") or f"/print/{job_id}", actions)
+
+    @router.post("/printers/{output}/test")
+    async def test_print(
+        request: Request, output: str, who: str = operator, conn: sqlite3.Connection = db
+    ) -> RedirectResponse:
+        form = await read_form(request)
+        actions = Actions(conn, site.clock, who)
+        try:
+            job_id, _ = actions.test_print(
+                site.config, site.connect, output[:64], field(form, "film_size")[:16] or None
+            )
+        except Refused:  # audited; the page shows its sentence
+            return redirect(field(form, "back"), actions)
+        return redirect(f"/print/{job_id}", actions)
 
     @router.post("/burn")
     async def burn(

@@ -33,6 +33,7 @@ from appliance.web.models import (
 from appliance.web.models import (
     JobEvent as JobEventView,
 )
+from appliance.web.print_view import PRINT_JOBS_SHOWN, printers, recent_print_jobs
 
 JOBS_SHOWN = 20
 STUDIES_SHOWN = 10
@@ -181,4 +182,8 @@ def build_dashboard(
         mpps=report["mpps"],
         outbox=report["outbox"],
         disk=Disk.model_validate(report["disk"]),
+        print_enabled=bool(report["print"]["enabled"]),
+        printers=printers(conn, config, clock()),
+        print_jobs=recent_print_jobs(conn, PRINT_JOBS_SHOWN),
+        print_jobs_by_state=dict(report["print"]["jobs"]),
     )

@@ -1,5 +1,6 @@
 """/metrics in the Prometheus text format (version 0.0.4), from the same status report as
-the page: stored instances and studies, queues, station conditions, roles, disk, errors."""
+the page: stored instances and studies, queues, station conditions, print jobs and
+printers, roles, disk, errors."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterable
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
+from appliance.printing.backend import PrinterStatus
+from appliance.printing.job_states import PrintJobState
 from appliance.status import collect
 from appliance.web.auth import Guards
 from appliance.web.dashboard import roles_from, stations_from
@@ -134,6 +137,32 @@ def render_metrics(conn: sqlite3.Connection, report: dict[str, object]) -> str:
         "gauge",
         "Stations that could not be opened",
         [({"station": name}, 1) for name in sorted(problems)],
+    )
+    printing = report["print"]
+    assert isinstance(printing, dict)
+    print_jobs = printing["jobs"]
+    out.metric(
+        "kiln_print_jobs",
+        "gauge",
+        "Print jobs, by state",
+        [({"state": s.value}, print_jobs.get(s.value, 0)) for s in PrintJobState],
+    )
+    outputs = printing["outputs"]
+    out.metric(
+        "kiln_printer_status",
+        "gauge",
+        "1 for each print output's present Printer Status (what a Printer N-GET answers)",
+        [
+            ({"output": o["output"], "status": s.value}, float(o["status"] == s.value))
+            for o in outputs
+            for s in PrinterStatus
+        ],
+    )
+    out.metric(
+        "kiln_printer_waiting_jobs",
+        "gauge",
+        "Print jobs queued or printing, by output",
+        [({"output": o["output"]}, o["waiting"]) for o in outputs],
     )
     out.metric(
         "kiln_role_up",

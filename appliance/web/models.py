@@ -149,6 +149,74 @@ class Disk(BaseModel):
     reserve: int
 
 
+class Printer(BaseModel):
+    """A print output: what modalities are told (Printer N-GET) and its device's state."""
+
+    output: str
+    kind: str  # paper, film
+    ae_title: str
+    description: str
+    status: str  # Printer Status: NORMAL, WARNING, FAILURE
+    status_info: str  # Printer Status Info, e.g. NORMAL, PAPER OUT, PRINTER OFFLINE
+    state: str  # the device state machine's state; "unknown" before the first report
+    message: str  # what happened, what the box did, what to do; "" when all is well
+    waiting: int  # print jobs queued or printing on it
+    updated_at: float | None  # when the devices role last reported it
+    film_sizes: list[str]
+    medium_types: list[str]
+
+
+class PrintJob(BaseModel):
+    id: int
+    job_uid: str  # the Print Job SOP Instance UID the modality was given
+    output: str
+    state: str  # queued, printing, done, failed, cancelled
+    calling_ae: str
+    called_ae: str
+    films: int
+    images: int
+    copies: int
+    priority: str
+    medium: str
+    film_size: str
+    label: str
+    attempts: int
+    status_info: str  # Execution Status Info, e.g. NORMAL, PAPER OUT
+    message: str
+    scale: float | None  # below 1 when the film was printed smaller than true size
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    can_retry: bool
+    can_cancel: bool
+
+
+class PrintJobEvent(BaseModel):
+    at: float
+    state: str
+    detail: str
+
+
+class PrintJobDetail(PrintJob):
+    external_id: str  # the output's own job id (e.g. the CUPS job)
+    events: list[PrintJobEvent]
+
+
+class PrintTestRequest(BaseModel):
+    """A test film (gray wedge, grid, gradient, circle) for one output."""
+
+    film_size: str | None = Field(
+        None, max_length=16, description="one of the output's film sizes; default its first"
+    )
+
+
+class PrintActionDone(BaseModel):
+    """A print control that was carried out."""
+
+    message: str
+    print_job_id: int
+
+
 class Dashboard(BaseModel):
     """Everything the status page shows, as one snapshot (also what /api/events sends)."""
 
@@ -167,6 +235,10 @@ class Dashboard(BaseModel):
     mpps: dict[str, int]
     outbox: dict[str, int]
     disk: Disk
+    print_enabled: bool
+    printers: list[Printer]
+    print_jobs: list[PrintJob]
+    print_jobs_by_state: dict[str, int]
 
 
 class BurnRequest(BaseModel):

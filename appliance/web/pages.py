@@ -1,4 +1,4 @@
-"""The HTML pages: dashboard, study, job, device (station) and the audit trail."""
+"""The HTML pages: dashboard, study, job, print job, device (station) and the audit trail."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
+from appliance.printing.queue import UnknownPrintJob
 from appliance.publishing.jobs_store import JobStore, UnknownJob
 from appliance.publishing.settings import publishing_settings
 from appliance.status import collect
@@ -18,6 +19,7 @@ from appliance.web.audit import AuditLog
 from appliance.web.auth import Guards, Visitor
 from appliance.web.dashboard import build_dashboard, job_detail, progress_of, stations_from
 from appliance.web.device_view import device_view
+from appliance.web.print_view import print_job_detail, printers
 from appliance.web.rendering import page
 from appliance.web.site import Site
 
@@ -51,6 +53,30 @@ def pages_router(site: Site, guards: Guards) -> APIRouter:
             "dashboard.html",
             d=d,
             profiles=profiles,
+            notice=notice(conn, visitor, done),
+        )
+
+    @router.get("/print/{job_id}", response_class=HTMLResponse)
+    def print_job(
+        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
+        done: int = 0,
+        visitor: Visitor = reader,
+        conn: sqlite3.Connection = db,
+    ) -> HTMLResponse:
+        try:
+            detail = print_job_detail(conn, job_id)
+        except UnknownPrintJob:
+            raise HTTPException(404, f"There is no print job {job_id}.") from None
+        output = next(
+            (p for p in printers(conn, site.config, site.clock()) if p.output == detail.output),
+            None,
+        )
+        return page(
+            site,
+            visitor,
+            "print_job.html",
+            p=detail,
+            printer=output,
             notice=notice(conn, visitor, done),
         )
 

@@ -14,7 +14,16 @@ from appliance.web.auth import Visitor
 from appliance.web.models import Dashboard
 from appliance.web.site import Site
 
-SECTIONS = ("alarms", "services", "stations", "jobs", "queues", "studies")
+SECTIONS = (
+    "alarms",
+    "services",
+    "stations",
+    "jobs",
+    "queues",
+    "printers",
+    "print_jobs",
+    "studies",
+)
 
 
 def when(timestamp: float | None) -> str:
