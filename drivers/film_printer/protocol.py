@@ -463,3 +463,14 @@ def _even(data: bytes) -> bytes:
 def _put(ds: Dataset, keyword: str, value: str) -> None:
     if value:
         setattr(ds, keyword, value)
+
+
+_OUT_OF_FILM = frozenset(
+    {"SUPPLY EMPTY", "NO SUPPLY MGZ", "BAD SUPPLY MGZ", "REQ MED NOT INST", "REQ MED NOT AVAI"}
+)
+
+
+def is_out_of_film(status_info: str) -> bool:
+    """Whether a Printer Status Info term means "load film" (any term of a multi-valued one)."""
+    terms = [t.strip().upper() for t in status_info.split("\\")]
+    return any(t in _OUT_OF_FILM or t.startswith("EMPTY ") for t in terms)
