@@ -140,6 +140,9 @@ class FilmPrinter:
                 jobs = self._print(state, session, films, color)
             except PrintRefused as refused:
                 raise self._explain(state, refused) from refused
+            except FilmPrinterUnreachable as lost:
+                lost.films_printed = state.films_printed
+                raise
             log.info(
                 "%s: %d film(s) printed, %d warning(s)",
                 self.target.label,

@@ -16,6 +16,7 @@ class FilmPrinterError(Exception):
         super().__init__(message)
         self.message = message
         self.printer = printer  # "AE@host:port", for the sentence and the log
+        self.films_printed = 0  # films of the session printed before it stopped
 
     @property
     def sentence(self) -> str:
