@@ -20,6 +20,7 @@ from appliance.dicom.commitment_service import CommitmentService
 from appliance.dicom.echo_service import EchoService
 from appliance.dicom.limit import SharedLimit
 from appliance.dicom.negotiation import Policy
+from appliance.dicom.sop_router import Route, SopClassRouter
 from appliance.dicom.store_service import ConnectionFactory, StoreService
 from appliance.dicom.syntaxes import (
     EXPLICIT_LE,
@@ -33,6 +34,9 @@ from appliance.dicom.syntaxes import (
 from appliance.logsetup import configure_logging
 from appliance.mpps import MPPS_SOP_CLASS
 from appliance.mpps.service import MppsService
+from appliance.printing.database_backend import DatabasePrintBackend
+from appliance.printing.scp.service import PrintScp
+from appliance.printing.scp.uids import PRINT_CONTEXTS
 from appliance.storage.layout import DataLayout
 from appliance.worklist.find_service import MODALITY_WORKLIST_FIND, WorklistFindService
 
@@ -47,6 +51,10 @@ def supported_contexts(config: KilnConfig) -> dict[str, tuple[str, ...]]:
     # Answers are written little endian only (worklist/answer.py); every SCU offers one.
     supported[MODALITY_WORKLIST_FIND] = (IMPLICIT_LE, EXPLICIT_LE)
     supported[MPPS_SOP_CLASS] = UNCOMPRESSED
+    if config.print.enabled:
+        # The Print Management meta classes, Presentation LUT, Printer and Print Job.
+        for uid in PRINT_CONTEXTS:
+            supported[uid] = UNCOMPRESSED
     return supported
 
 
@@ -66,18 +74,28 @@ def build_deps(
         config, layout, connections, lambda: connect(layout.root, durable=True)
     )
     mpps = MppsService(config, lambda: connect(layout.root, durable=True))
+    # MPPS, commitment and Print share N-CREATE/N-SET/N-ACTION: the router picks the
+    # service by the command's SOP class.
+    routes = {
+        MPPS_SOP_CLASS: Route(
+            mpps, frozenset({cmd.CommandField.N_CREATE_RQ, cmd.CommandField.N_SET_RQ})
+        ),
+        STORAGE_COMMITMENT_PUSH: Route(commitment, frozenset({cmd.CommandField.N_ACTION_RQ})),
+    }
+    if config.print.enabled:
+        backend = DatabasePrintBackend(config, lambda: connect(layout.root, durable=True))
+        routes.update(PrintScp(backend).routes())
+    router = SopClassRouter(routes)
     return AcceptorDeps(
         dicom=config.dicom,
-        policy=Policy(config.dicom, supported_contexts(config)),
+        policy=Policy(config.dicom, supported_contexts(config), tuple(config.print.ae_titles())),
         limit=limit,
         connections=connections,
         store=store,
         messages={
             cmd.CommandField.C_ECHO_RQ: EchoService(),
-            cmd.CommandField.N_ACTION_RQ: commitment,
             cmd.CommandField.C_FIND_RQ: WorklistFindService(config.worklist, connections),
-            cmd.CommandField.N_CREATE_RQ: mpps,
-            cmd.CommandField.N_SET_RQ: mpps,
+            **dict.fromkeys(router.fields, router),
         },
         stopping=stopping,
         abort_now=abort_now,
