@@ -190,7 +190,7 @@ def markdown(summary: dict[str, Any], facts: dict[str, str], repeat: int, argv: 
     lines = [
         "## Print: film composition, Kiln vs DCMTK dcmj2pnm",
         "",
-        f"Run `python -m bench.print_compose {' '.join(argv)}`".rstrip() + f" on {facts['date']}; "
+        f"Run `{' '.join(['python -m bench.print_compose', *argv])}` on {facts['date']}; "
         f"{repeat} rounds, interleaved, medians. A 14INX17IN STANDARD\\4,5 film of 20 seeded "
         "512x512 12-bit images (CUBIC, IDENTITY, border BLACK); the peer renders the same 20 "
         "images as DICOM files with `dcmj2pnm +Wm`, one process per image, one after the other.",
