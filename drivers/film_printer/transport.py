@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
@@ -131,9 +130,13 @@ class PrintAssociation:
     # -- DIMSE-N ---------------------------------------------------------------------------
 
     def n_get(self, class_uid: str, instance_uid: str, meta_uid: str | None) -> Reply:
-        everything: list[BaseTag] = []  # no Attribute Identifier List: every attribute
+        # No Attribute Identifier List at all: every attribute (pynetdicom's type says a
+        # list, but an empty list is sent as an empty element some peers log as an error).
         status, answer = self._open().send_n_get(
-            everything, class_uid, instance_uid, meta_uid=meta_uid
+            None,  # type: ignore[arg-type]
+            class_uid,
+            instance_uid,
+            meta_uid=meta_uid,
         )
         return self._reply("N-GET", status, answer)
 
