@@ -24,6 +24,9 @@ from appliance.config.schema import KilnConfig
 from appliance.db.database import connect, migrate
 from appliance.media.copies import CopyType
 from appliance.media.profiles import Medium
+from appliance.printing import sample_film
+from appliance.printing.backend import OutputKind, PrinterReport, PrinterStatus
+from appliance.printing.queue import OutputState, PrintQueue
 from appliance.publishing.job_states import DiscEvent, JobEvent
 from appliance.publishing.jobs_store import DiscPlan, JobStore
 from appliance.publishing.settings import PublishProfile
@@ -67,6 +70,10 @@ def box(data_dir: Path) -> None:
     }
     beat(conn, "devices", time.time(), {"devices": [station], "problems": {}})
     AlarmStore(conn).raise_alarm(AlarmSource.STATION, "robot1-d0", Severity.ATTENTION, SENTENCE)
+    prints = PrintQueue(conn)
+    prints.add(sample_film.test_print_request("KILN_FILM", "A4", "PAPER"), "film", "print/x", 1)
+    report = PrinterReport(PrinterStatus.FAILURE, "NO FILM", "film")
+    prints.set_output(OutputState("film", OutputKind.FILM, report, "out-of-film", "", time.time()))
     UserStore(conn, time.time).add("alice", "password-1")
     conn.close()
 
@@ -126,7 +133,7 @@ def test_every_operation_answers_as_described_without_a_server_error(app: FastAP
             run()
         except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; all reported
             failed[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
-    assert tried >= 12
+    assert tried >= 18
     assert failed == {}, "\n\n".join(f"{k}\n{v}" for k, v in failed.items())
 
 
@@ -150,5 +157,11 @@ def test_the_description_lists_every_api_operation(app: FastAPI) -> None:
         ("POST", "/api/alarms/{alarm_id}/ack"),
         ("GET", "/api/status"),
         ("GET", "/metrics"),
+        ("GET", "/api/printers"),
+        ("GET", "/api/print/jobs"),
+        ("GET", "/api/print/jobs/{job_id}"),
+        ("POST", "/api/print/jobs/{job_id}/retry"),
+        ("POST", "/api/print/jobs/{job_id}/cancel"),
+        ("POST", "/api/printers/{output}/test"),
     ):
         assert wanted in operations, sorted(operations)
