@@ -97,6 +97,12 @@ class PrintAssociation:
         except OSError as error:  # e.g. a host name that does not resolve
             raise FilmPrinterUnreachable(str(error), printer=target.label) from error
         if assoc.is_established:
+            if not any(c.abstract_syntax == GRAYSCALE_META for c in assoc.accepted_contexts):
+                assoc.release()
+                raise FilmPrinterUnreachable(
+                    "the printer accepted the association but not Basic Grayscale Print Management",
+                    printer=target.label,
+                )
             self._assoc = assoc
             return
         if assoc.is_rejected:
