@@ -16,3 +16,6 @@ def configure_logging(level: str, role: str) -> None:
     root.setLevel(level)
     # Device traffic has its own logger, off unless configured (DESIGN.md).
     logging.getLogger("kiln.traffic").setLevel(logging.WARNING)
+    # pynetdicom logs every association's negotiation at INFO: that is device traffic too
+    # (the film printer is polled every few seconds).
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)

@@ -152,6 +152,9 @@ def print_alarms(conn: sqlite3.Connection, report: dict[str, Any]) -> Wanted:
             severity,
             f"Printer {name} ({output['status']}, {output['status_info']}): {sentence}{queued}",
         )
+    printers = report.get("roles", {}).get("devices", {}).get("printers", {})
+    for name, problem in printers.get("problems", {}).items():
+        wanted[(AlarmSource.PRINT, f"output:{name}")] = (Severity.ERROR, str(problem))
     rows = conn.execute(
         "SELECT id, output, message FROM print_jobs WHERE state = 'failed' ORDER BY id"
     )

@@ -54,7 +54,7 @@ def printer_report(
     """The output's state as the devices role last wrote it, unless that is too old."""
     if state is None:
         return PrinterReport(PrinterStatus.WARNING, "PRINTER INIT", name)
-    stale_after = STALE_POLLS * output.poll_seconds + STALE_MARGIN_SECONDS
+    stale_after = STALE_POLLS * output.poll_period + STALE_MARGIN_SECONDS
     if now - state.updated_at > stale_after:
         return PrinterReport(PrinterStatus.FAILURE, "PRINTER OFFLINE", name)
     return state.report

@@ -67,7 +67,7 @@ class PrintRunner:
 
     def _serve(self, name: str, stop: threading.Event) -> None:
         output = self.outputs[name]
-        poll = self.settings.outputs[name].poll_seconds
+        poll = self.settings.outputs[name].poll_period
         conn = self.connect()
         queue = PrintQueue(conn, self.clock)
         try:

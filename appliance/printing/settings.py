@@ -16,11 +16,11 @@ from pydantic import Field, field_validator, model_validator
 
 from appliance.printing.backend import OutputKind
 from appliance.strict_model import Strict
+from drivers.cups_printer.address import BadAddress, parse_address
 
 AE_TITLE_PATTERN = r"^[\x20-\x5b\x5d-\x7e]{1,16}$"  # as appliance.config.schema
 OUTPUT_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 SIMULATED = "sim://"
-CUPS_ADDRESS = re.compile(r"^cups://(?P<host>[^:/]+)(?::(?P<port>\d{1,5}))?/(?P<queue>[^/\s]+)$")
 DICOM_ADDRESS = re.compile(r"^dicom://(?P<ae>[^@]{1,16})@(?P<host>[^:/@]+):(?P<port>\d{1,5})$")
 
 FILM_SIZES = (
@@ -56,8 +56,9 @@ class ArchiveKind(StrEnum):
 class OutputSettings(Strict):
     ae_title: str = Field(pattern=AE_TITLE_PATTERN)
     kind: OutputKind
-    # paper: sim:// (a private cupsd with a simulated printer) or cups://HOST[:PORT]/QUEUE;
-    # film: sim:// (a simulated film printer) or dicom://AE@HOST:PORT.
+    # paper: sim:// (a private cupsd with a simulated printer), cups:QUEUE (this machine's
+    # CUPS) or cups://HOST[:PORT]/QUEUE; film: sim:// (a simulated film printer) or
+    # dicom://AE@HOST:PORT.
     address: str = SIMULATED
     description: str = ""
     # What the output accepts; the SCP refuses others (0x0106, naming the attribute).
@@ -77,8 +78,16 @@ class OutputSettings(Strict):
     calling_ae: str = Field("KILN", pattern=AE_TITLE_PATTERN)  # Kiln's AE toward the printer
     timeout_seconds: float = Field(30.0, gt=0, le=600)
     # both
-    poll_seconds: float = Field(2.0, ge=0.1, le=300)  # printer status polling
+    # Printer status polling; default 2 s for paper (a local IPP call) and 10 s for film
+    # (an association to the film printer each time).
+    poll_seconds: float | None = Field(None, ge=0.1, le=300)
     sim_print_seconds: float = Field(0.5, ge=0, le=60)  # the simulator's time per page/film
+
+    @property
+    def poll_period(self) -> float:
+        if self.poll_seconds is not None:
+            return self.poll_seconds
+        return 2.0 if self.kind is OutputKind.PAPER else 10.0
 
     @field_validator("film_sizes")
     @classmethod
@@ -102,15 +111,13 @@ class OutputSettings(Strict):
     def _consistent(self) -> OutputSettings:
         if self.min_density >= self.max_density:
             raise ValueError("min_density must be below max_density")
-        if self.address != SIMULATED:
-            pattern = CUPS_ADDRESS if self.kind is OutputKind.PAPER else DICOM_ADDRESS
-            if not pattern.match(self.address):
-                form = (
-                    "cups://HOST[:PORT]/QUEUE"
-                    if self.kind is OutputKind.PAPER
-                    else "dicom://AE@HOST:PORT"
-                )
-                raise ValueError(f"address: {SIMULATED} or {form} for a {self.kind} output")
+        if self.kind is OutputKind.PAPER:
+            try:
+                parse_address(self.address)
+            except BadAddress as error:
+                raise ValueError(f"address: {error}") from None
+        elif self.address != SIMULATED and not DICOM_ADDRESS.match(self.address):
+            raise ValueError(f"address: {SIMULATED} or dicom://AE@HOST:PORT for a film output")
         return self
 
 

@@ -1,9 +1,10 @@
 """The devices role: the job runner and the stations' devices live here.
 
-It opens the stations of [publishing.stations] (starting the simulators their `sim://`
-addresses ask for), runs the job runner (completed studies -> rules -> jobs -> images ->
-discs) and publishes the stations' state in its heartbeat for the status page. A fault in
-a device never reaches the dicom role: they share only the database.
+It opens the stations of [publishing.stations] and the print outputs of [print.outputs]
+(starting the simulators their `sim://` addresses ask for), runs the job runner
+(completed studies -> rules -> jobs -> images -> discs) and the print runner (queued
+films -> paper or film), and publishes the devices' state in its heartbeat for the status
+page. A fault in a device never reaches the dicom role: they share only the database.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
     )
     thread = threading.Thread(target=runner.run, args=(stop,), name="job-runner")
     thread.start()
+    printing = _start_printing(config, stop)
     leds = _start_leds(config, stop)
     log.info(
         "devices role up: %d station(s) %s",
@@ -65,6 +67,8 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
     try:
         while not stop.is_set():
             detail = {"devices": runner.status(), "problems": built.problems}
+            if printing is not None:
+                detail["printers"] = printing.status()
             if leds is not None:
                 detail["leds"] = leds.view()
             beat(conn, ROLE, started, detail)
@@ -75,6 +79,8 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
         notify.stopping()
         stop.set()
         thread.join()
+        if printing is not None:
+            printing.close()
         if leds is not None:
             leds.close()
         runner.close()
@@ -83,6 +89,43 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
         conn.close()
         log.info("stopped")
     return 0
+
+
+class _Printing:
+    """The print outputs (their simulators started) and the print runner's thread."""
+
+    def __init__(self, config: KilnConfig, stop: threading.Event) -> None:
+        from appliance.printing.outputs import open_outputs
+        from appliance.printing.runner import PrintRunner
+
+        data_dir = config.box.data_dir
+        self.opened = open_outputs(config.print, data_dir)
+        self.runner = PrintRunner(
+            lambda: connect(data_dir), config.print, self.opened.outputs, data_dir
+        )
+        self.thread = threading.Thread(target=self.runner.run, args=(stop,), name="print-runner")
+        self.thread.start()
+        log.info(
+            "print outputs up: %s",
+            ", ".join(self.opened.outputs) or "none",
+        )
+        for name, problem in self.opened.problems.items():
+            log.error("print output %s: %s", name, problem)
+
+    def status(self) -> dict[str, object]:
+        return {"outputs": self.runner.status(), "problems": self.opened.problems}
+
+    def close(self) -> None:
+        self.runner.wake.set()
+        self.thread.join()
+        self.runner.close()
+        self.opened.close()
+
+
+def _start_printing(config: KilnConfig, stop: threading.Event) -> _Printing | None:
+    if not config.print.enabled or not config.print.outputs:
+        return None
+    return _Printing(config, stop)
 
 
 def _sync_alarms(conn: sqlite3.Connection, config: KilnConfig) -> None:

@@ -1,0 +1,207 @@
+"""A paper output: films composed into a PDF at true size and printed through CUPS.
+
+The PDF is written into the job's folder before it is submitted, and the CUPS job id is
+recorded as soon as CUPS accepts it: after a crash the runner follows that CUPS job
+instead of printing the films a second time. A CUPS queue that stops (out of paper, a
+jam, the printer offline) keeps the job; Kiln reports the printer's state to the
+modalities, answers the job "retry later", and on the next attempt re-enables the queue
+so CUPS tries again — a printer whose fault is fixed prints without anyone touching the
+box.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.printing.backend import OutputKind, PrinterReport, PrinterStatus
+from appliance.printing.compose.pdf import paper_pdf
+from appliance.printing.compose.render import compose_film
+from appliance.printing.film import PrintRequest
+from appliance.printing.output import (
+    Outcome,
+    OutputCondition,
+    Printed,
+    Progress,
+    Refused,
+    RetryLater,
+)
+from appliance.printing.settings import OutputSettings
+from drivers.cups_printer.driver import PaperPrinter
+from drivers.cups_printer.errors import JobMissing, JobRefused, PrinterError, QueueMissing
+from drivers.cups_printer.protocol import JobReport, JobState, PrinterState, dicom_status
+from statemachines.paper_printer import (
+    ERROR_STATES,
+    PaperPrinterEvent,
+    PaperPrinterMachine,
+    PaperPrinterState,
+    event_for_error,
+    event_for_job,
+    event_for_status,
+)
+
+log = logging.getLogger(__name__)
+
+PDF_NAME = "paper.pdf"
+FOLLOW_INTERVAL = 0.25
+# How long one attempt follows a CUPS job before handing the runner back its thread; the
+# next attempt goes on following the same CUPS job.
+FOLLOW_SECONDS = 600.0
+ENDED_BADLY = (JobState.CANCELED, JobState.ABORTED)
+
+
+class PaperOutput:
+    kind = OutputKind.PAPER
+
+    def __init__(
+        self,
+        name: str,
+        settings: OutputSettings,
+        printer: PaperPrinter,
+        data_dir: Path,
+        follow_seconds: float = FOLLOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.printer = printer
+        self.data_dir = data_dir
+        self.follow_seconds = follow_seconds
+        self.clock = clock
+        self.machine = PaperPrinterMachine(name)
+
+    # -- state ----------------------------------------------------------------------------
+    def condition(self) -> OutputCondition:
+        try:
+            report = self.printer.status()
+        except PrinterError as error:
+            self.machine.observe(event_for_error(error))
+            return OutputCondition(
+                PrinterReport(PrinterStatus.FAILURE, "PRINTER OFFLINE", self.name),
+                self.machine.state.value,
+                str(error),
+            )
+        if self.machine.state is not PaperPrinterState.PRINTING:
+            self.machine.observe(event_for_status(report))
+        dicom = dicom_status(report, self.printer.options.media)
+        status = PrinterStatus(dicom.status)
+        message = "" if status is PrinterStatus.NORMAL else _sentence(self.name, dicom.info, report)
+        return OutputCondition(
+            PrinterReport(status, dicom.info, self.name, model_name=f"CUPS queue {report.queue}"),
+            self.machine.state.value,
+            message,
+        )
+
+    # -- printing ---------------------------------------------------------------------------
+    def print_request(
+        self, request: PrintRequest, copies: int, external_id: str, progress: Progress
+    ) -> Outcome:
+        folder = self.data_dir / "print" / request.job_uid
+        try:
+            if external_id:
+                job_id = int(external_id)
+                if self.printer.status().state is PrinterState.STOPPED:
+                    self.printer.resume()  # CUPS tries the stopped job again
+                try:
+                    return self._follow(job_id, request, progress, _scale_of(folder))
+                except JobMissing:
+                    log.warning("%s: CUPS forgot job %d; printing it again", self.name, job_id)
+            scale = self._compose(request, folder)
+            job_id = self.printer.submit(
+                folder / PDF_NAME,
+                f"{request.calling_ae} {request.session.film_session_label}".strip(),
+                {
+                    "copies": str(copies),
+                    "media": self.settings.paper_size.value,
+                    **({"InputSlot": self.settings.tray} if self.settings.tray else {}),
+                    "print-scaling": "none",  # the PDF is laid out at true size already
+                },
+            )
+            if self.machine.state in ERROR_STATES:
+                self.machine.fire(PaperPrinterEvent.RETRY_TIMEOUT)
+            self.machine.observe(PaperPrinterEvent.JOB_SUBMITTED)
+            progress("PRINTING", "", str(job_id))
+            return self._follow(job_id, request, progress, scale)
+        except QueueMissing as error:
+            return Refused(str(error))
+        except JobRefused as error:
+            return RetryLater("PRINTER DOWN", str(error))
+        except PrinterError as error:
+            self.machine.observe(event_for_error(error))
+            return RetryLater("PRINTER OFFLINE", str(error))
+        except ValueError as error:  # composition: a film the SCP let through but cannot lay out
+            return Refused(f"The films cannot be laid out for paper: {error}")
+
+    def _compose(self, request: PrintRequest, folder: Path) -> float:
+        films = [compose_film(film, dpi=self.settings.dpi) for film in request.films]
+        caption = " ".join(
+            part for part in (request.calling_ae, request.session.film_session_label) if part
+        )
+        pdf = paper_pdf(films, self.settings.paper_size.value, caption=caption)
+        (folder / PDF_NAME).write_bytes(pdf.data)
+        scale = min(pdf.scales)
+        (folder / "scale.txt").write_text(f"{scale}\n")
+        for note in (*pdf.notes, *(n for film in films for n in film.notes)):
+            log.info("%s: %s", self.name, note)
+        return scale
+
+    def _follow(
+        self, job_id: int, request: PrintRequest, progress: Progress, scale: float | None
+    ) -> Outcome:
+        deadline = self.clock() + self.follow_seconds
+        while True:
+            report = self.printer.job(job_id)
+            ended = event_for_job(report)
+            if ended is not None:
+                self.machine.observe(ended)
+            if report.state is JobState.COMPLETED:
+                return Printed(
+                    f"CUPS job {job_id} on {self.printer.queue} completed",
+                    external_id=str(job_id),
+                    scale=scale,
+                    warnings=(f"printed at {scale:.0%} of true size",)
+                    if scale is not None and scale < 1
+                    else (),
+                )
+            if report.state in ENDED_BADLY:
+                # Cancelled at the printer or aborted by CUPS: print it again next time.
+                progress("PRINTER DOWN", _job_sentence(self.name, report), "")
+                return RetryLater("PRINTER DOWN", _job_sentence(self.name, report))
+            waiting_for_printer = "printer-stopped" in report.reasons
+            if report.state in (JobState.STOPPED, JobState.HELD) or waiting_for_printer:
+                self.machine.observe(PaperPrinterEvent.JOB_FAILED)
+                printer = self.condition()
+                return RetryLater(
+                    printer.report.status_info,
+                    printer.message or _job_sentence(self.name, report),
+                )
+            if self.clock() >= deadline:
+                return RetryLater("PRINTING", f"CUPS job {job_id} is still printing")
+            time.sleep(FOLLOW_INTERVAL)
+
+    def close(self) -> None:
+        pass
+
+
+def _scale_of(folder: Path) -> float | None:
+    try:
+        return float((folder / "scale.txt").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _sentence(name: str, info: str, report: object) -> str:
+    message = getattr(report, "message", "") or ""
+    detail = f" ({message})" if message else ""
+    return (
+        f"The {name} paper printer reports {info}{detail}. Fix it at the printer "
+        "(load paper, clear the jam, switch it on); waiting print jobs go on by themselves."
+    )
+
+
+def _job_sentence(name: str, report: JobReport) -> str:
+    state = report.state.name.lower()
+    detail = f": {report.message}" if report.message else ""
+    return f"The {name} printer's CUPS job {report.job_id} is {state}{detail}."
