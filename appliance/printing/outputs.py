@@ -107,5 +107,5 @@ def _film(name: str, output: OutputSettings, sim_dir: Path, opened: OpenedOutput
             output.timeout_seconds,
             output.color,
         )
-    relay = FilmRelay(target, name=name, retry_seconds=max(output.poll_period * 3, 10.0))
+    relay = FilmRelay(target, name=name, retry_seconds=output.retry_seconds)
     return FilmOutput(name, relay)

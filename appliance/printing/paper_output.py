@@ -32,6 +32,7 @@ from appliance.printing.settings import OutputSettings
 from drivers.cups_printer.driver import PaperPrinter
 from drivers.cups_printer.errors import JobMissing, JobRefused, PrinterError, QueueMissing
 from drivers.cups_printer.protocol import JobReport, JobState, PrinterState, dicom_status
+from drivers.cups_printer.protocol import PrinterReport as CupsPrinterReport
 from statemachines.paper_printer import (
     ERROR_STATES,
     PaperPrinterEvent,
@@ -71,6 +72,7 @@ class PaperOutput:
         self.follow_seconds = follow_seconds
         self.clock = clock
         self.machine = PaperPrinterMachine(name)
+        self._stopped_since: float | None = None
 
     # -- state ----------------------------------------------------------------------------
     def condition(self) -> OutputCondition:
@@ -83,6 +85,7 @@ class PaperOutput:
                 self.machine.state.value,
                 str(error),
             )
+        report = self._retry_stopped_queue(report)
         if self.machine.state is not PaperPrinterState.PRINTING:
             self.machine.observe(event_for_status(report))
         dicom = dicom_status(report, self.printer.options.media)
@@ -93,6 +96,34 @@ class PaperOutput:
             self.machine.state.value,
             message,
         )
+
+    def _retry_stopped_queue(self, report: CupsPrinterReport) -> CupsPrinterReport:
+        """The timed way out of a stopped queue: CUPS stops a queue whose printer ran out
+        of paper (or jammed) and waits for someone to enable it again; Kiln enables it every
+        `retry_seconds`, so a printer whose fault is fixed prints without anyone touching
+        the box. A queue an administrator paused (no fault reason) is left alone."""
+        faulted = report.state is PrinterState.STOPPED and any(
+            reason.keyword != "paused" for reason in report.reasons
+        )
+        if not faulted:
+            self._stopped_since = None
+            return report
+        now = self.clock()
+        if self._stopped_since is None:
+            self._stopped_since = now
+            return report
+        if now - self._stopped_since < self.settings.retry_seconds:
+            return report
+        log.info(
+            "%s: the queue was stopped %.0f s ago; enabling it again",
+            self.name,
+            now - self._stopped_since,
+        )
+        self._stopped_since = None
+        self.printer.resume()
+        if self.machine.state in ERROR_STATES:
+            self.machine.fire(PaperPrinterEvent.RETRY_TIMEOUT)
+        return self.printer.status()
 
     # -- printing ---------------------------------------------------------------------------
     def print_request(

@@ -81,6 +81,9 @@ class OutputSettings(Strict):
     # Printer status polling; default 2 s for paper (a local IPP call) and 10 s for film
     # (an association to the film printer each time).
     poll_seconds: float | None = Field(None, ge=0.1, le=300)
+    # An output in an error state (a stopped CUPS queue, a film printer out of film) is
+    # tried again this often.
+    retry_seconds: float = Field(30.0, ge=1, le=3600)
     sim_print_seconds: float = Field(0.5, ge=0, le=60)  # the simulator's time per page/film
 
     @property
