@@ -155,7 +155,10 @@ def print_acceptor(
         else PrintScp(backend, max_session_bytes=max_session_bytes)
     )
     router = SopClassRouter(scp.routes())
-    supported = {VERIFICATION: UNCOMPRESSED, **dict.fromkeys(PRINT_CONTEXTS, UNCOMPRESSED)}
+    supported: dict[str, tuple[str, ...]] = {
+        VERIFICATION: UNCOMPRESSED,
+        **dict.fromkeys(PRINT_CONTEXTS, UNCOMPRESSED),
+    }
     stopping, abort_now = threading.Event(), threading.Event()
     deps = AcceptorDeps(
         dicom=config.dicom,

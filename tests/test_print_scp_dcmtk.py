@@ -6,10 +6,13 @@ Kiln's own acceptor runs in the test process with a recording backend
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from pydicom import dcmread
 
 from appliance.printing.film import PrintRequest
@@ -24,7 +27,7 @@ PRINTER = "PrinterSOPClass"
 
 
 @pytest.fixture
-def acceptor(tmp_path: Path) -> Acceptor:
+def acceptor(tmp_path: Path) -> Iterator[Acceptor]:
     with print_acceptor(tmp_path) as running:
         yield running
 
@@ -40,7 +43,7 @@ def only_request(acceptor: Acceptor) -> PrintRequest:
     return acceptor.backend.enqueued[0]
 
 
-def assert_ramp(pixels: np.ndarray, top: int) -> None:
+def assert_ramp(pixels: NDArray[Any], top: int) -> None:
     """The ramp arrived whole: every row the same, rising left to right to `top`."""
     assert (pixels == pixels[0]).all()
     assert np.all(np.diff(pixels[0].astype(int)) >= 0)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.association import Association
@@ -61,7 +62,9 @@ def film_session(assoc: Association, meta: str = GRAYSCALE_META) -> str:
     return uid
 
 
-def film_box(assoc: Association, session_uid: str, meta: str, layout: str = "STANDARD\\1,2"):
+def film_box(
+    assoc: Association, session_uid: str, meta: str, layout: str = "STANDARD\\1,2"
+) -> tuple[str, list[Dataset]]:
     ds = Dataset()
     ds.ImageDisplayFormat = layout
     ds.FilmSizeID = "8INX10IN"
@@ -72,7 +75,18 @@ def film_box(assoc: Association, session_uid: str, meta: str, layout: str = "STA
     uid = generate_uid()
     status, reply = assoc.send_n_create(ds, FILM_BOX, uid, meta_uid=meta)
     assert status.Status == 0, status
-    return uid, reply.ReferencedImageBoxSequence
+    assert reply is not None
+    return uid, list(reply.ReferencedImageBoxSequence)
+
+
+def present(ds: Dataset | None) -> Dataset:
+    assert ds is not None
+    return ds
+
+
+def job_uid(reply: Dataset | None) -> str:
+    """The Print Job UID in the N-ACTION-RSP's Referenced Print Job Sequence (2100,0500)."""
+    return str(present(reply)[0x21000500].value[0].ReferencedSOPInstanceUID)
 
 
 def copies() -> Dataset:
@@ -81,7 +95,9 @@ def copies() -> Dataset:
     return ds
 
 
-def gray_image(rows: int = 4, columns: int = 6, bits: tuple[int, int, int] = (16, 12, 11)):
+def gray_image(
+    rows: int = 4, columns: int = 6, bits: tuple[int, int, int] = (16, 12, 11)
+) -> Dataset:
     item = Dataset()
     item.SamplesPerPixel = 1
     item.PhotometricInterpretation = "MONOCHROME2"
@@ -146,7 +162,7 @@ def test_empty_film_box_printed_with_b603(acceptor: Acceptor) -> None:
         box_uid, _ = film_box(assoc, session, GRAYSCALE_META)
         status, reply = assoc.send_n_action(None, 1, FILM_BOX, box_uid, meta_uid=GRAYSCALE_META)
         assert status.Status == 0xB603
-        job = reply[0x21000500].value[0].ReferencedSOPInstanceUID
+        job = job_uid(reply)
     (request,) = acceptor.backend.enqueued
     assert request.job_uid == job and request.films[0].image_boxes == ()
 
@@ -199,25 +215,29 @@ def test_no_route_refuses_the_film_session(acceptor: Acceptor) -> None:
 
 def test_printer_and_print_job_n_get(acceptor: Acceptor) -> None:
     with associate(acceptor) as assoc:
-        status, ds = assoc.send_n_get(
-            [0x21100010, 0x21100020, 0x21100030], PRINTER, PRINTER_INSTANCE, meta_uid=GRAYSCALE_META
+        status, got = assoc.send_n_get(
+            [Tag(0x21100010), Tag(0x21100020), Tag(0x21100030)],
+            PRINTER,
+            PRINTER_INSTANCE,
+            meta_uid=GRAYSCALE_META,
         )
         assert status.Status == 0
+        ds = present(got)
         assert (ds.PrinterStatus, ds.PrinterStatusInfo, ds.PrinterName) == (
             "NORMAL",
             "NORMAL",
             "film",
         )
         assert "Manufacturer" not in ds  # only what was asked for
-        status, ds = assoc.send_n_get([], PRINTER, PRINTER_INSTANCE)  # on the Printer context
-        assert status.Status == 0 and ds.DeviceSerialNumber == "SN-1"
+        status, got = assoc.send_n_get([], PRINTER, PRINTER_INSTANCE)  # on the Printer context
+        assert status.Status == 0 and present(got).DeviceSerialNumber == "SN-1"
         session = film_session(assoc)
         box_uid, _ = film_box(assoc, session, GRAYSCALE_META)
         _, reply = assoc.send_n_action(None, 1, FILM_BOX, box_uid, meta_uid=GRAYSCALE_META)
-        job = reply[0x21000500].value[0].ReferencedSOPInstanceUID
-        status, ds = assoc.send_n_get([], PRINT_JOB, job)
+        job = job_uid(reply)
+        status, got = assoc.send_n_get([], PRINT_JOB, job)
         assert status.Status == 0
-        assert (ds.ExecutionStatus, ds.Originator) == ("PENDING", "PYNETSCU")
+        assert (present(got).ExecutionStatus, present(got).Originator) == ("PENDING", "PYNETSCU")
         status, _ = assoc.send_n_get([], PRINT_JOB, "1.2.3.4.5")
         assert status.Status == 0x0112
 
