@@ -7,6 +7,7 @@ since a Print-Job that timed out may still have been queued.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from drivers.cups_printer.transport import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-IPP_NOT_POSSIBLE = 0x0407  # e.g. cancelling a job that has ended
+IPP_NOT_POSSIBLE = 0x0404  # e.g. cancelling a job that has ended
 
 
 @dataclass(frozen=True)
@@ -76,19 +77,24 @@ class PaperPrinter:
     def submit(self, path: Path, title: str, options: Mapping[str, str] | None = None) -> int:
         """Queue the document; its CUPS job id. Options add to (and override) the
         queue's `job_options`; values are CUPS option strings ("copies": "2")."""
-        if not path.is_file():
-            raise JobRefused(self.queue, f"the document {path} does not exist")
+        try:
+            readable = path.is_file() and os.access(path, os.R_OK)
+        except OSError:
+            readable = False
+        if not readable:
+            raise JobRefused(self.queue, f"the document {path} does not exist or is unreadable")
         wanted = {**self.options.job_options, **(options or {})}
         try:
             job_id = self.transport.print_file(self.queue, path, title, wanted)
         except CupsNoAnswer as error:
             raise PrinterUnreachable(self.server, str(error)) from error
         except CupsCallFailed as error:
-            if error.status == IPP_NOT_FOUND:
+            # libcups looks the queue up before Print-Job and reports a missing one as
+            # an internal error ("No such file or directory"): ask for the queue itself.
+            if error.status == IPP_NOT_FOUND or not self._queue_exists():
                 raise QueueMissing(self.queue, self.server) from error
-            raise JobRefused(
-                self.queue, error.message or f"IPP status {error.status:#06x}"
-            ) from error
+            detail = error.message or f"IPP status {error.status:#06x}"
+            raise JobRefused(self.queue, detail) from error
         if job_id <= 0:
             raise JobRefused(self.queue, "the print server gave no job id")
         log.info("%s: job %d queued (%s) %s", self.queue, job_id, title, wanted)
@@ -176,6 +182,15 @@ class PaperPrinter:
             except MalformedAttributes as error:
                 raise CupsFailed(operation, 0, str(error)) from error
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _queue_exists(self) -> bool:
+        try:
+            self.transport.printer_attributes(self.queue, ("printer-state",))
+        except CupsCallFailed as error:
+            return error.status != IPP_NOT_FOUND
+        except CupsNoAnswer:
+            return True  # unknown: report what Print-Job said
+        return True
 
     def _admin(self, operation: str, call: Callable[[], None]) -> None:
         try:

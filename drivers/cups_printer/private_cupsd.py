@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 CUPSD_CANDIDATES = ("/usr/sbin/cupsd", "/usr/local/sbin/cupsd")
 SERVERBIN_CANDIDATES = ("/usr/lib/cups", "/usr/libexec/cups", "/usr/local/lib/cups")
+SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 BACKEND_NAME = sim_backend.SCHEME
 DEFAULT_QUEUE = "kiln-paper"
 
@@ -91,6 +92,15 @@ def find_serverbin() -> Path:
         if (Path(candidate) / "daemon" / "cups-exec").exists():
             return Path(candidate)
     raise CupsdNotAvailable("CUPS's cups-exec helper was not found (package cups-daemon)")
+
+
+def backend_interpreter() -> str:
+    """The Python that runs the backend (standard library only): the system's, which
+    every user may run, else this one (which may sit in a home only its owner enters)."""
+    for candidate in SYSTEM_PYTHONS:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return sys.executable
 
 
 def free_port() -> int:
@@ -283,7 +293,7 @@ class PrivateCupsd:
         backend = bin_dir / "backend" / BACKEND_NAME
         source = Path(sim_backend.__file__).read_text(encoding="utf-8")
         temporary = backend.with_name(f".{BACKEND_NAME}.tmp")
-        temporary.write_text(f"#!{sys.executable} -I\n{source}", encoding="utf-8")
+        temporary.write_text(f"#!{backend_interpreter()} -I\n{source}", encoding="utf-8")
         temporary.chmod(0o700)
         os.replace(temporary, backend)
 

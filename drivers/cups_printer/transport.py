@@ -48,6 +48,8 @@ class _Connection(Protocol):
 
     def acceptJobs(self, name: str) -> None: ...  # noqa: N802
 
+    def rejectJobs(self, name: str) -> None: ...  # noqa: N802
+
     def cancelJob(self, job_id: int, purge_job: bool = False) -> None: ...  # noqa: N802
 
     def getPrinters(self) -> dict[str, dict[str, object]]: ...  # noqa: N802
@@ -125,6 +127,9 @@ class CupsTransport:
 
     def accept(self, queue: str) -> None:
         self._call("CUPS-Accept-Jobs", lambda c: c.acceptJobs(queue))
+
+    def reject(self, queue: str) -> None:
+        self._call("CUPS-Reject-Jobs", lambda c: c.rejectJobs(queue))
 
     def cancel(self, job_id: int) -> None:
         self._call("Cancel-Job", lambda c: c.cancelJob(job_id))
