@@ -237,7 +237,9 @@ class PrivateCupsd:
         return sim_backend.read_faults(self.output(queue))
 
     def set_faults(self, faults: Faults, queue: str | None = None) -> None:
-        sim_backend.write_faults(self.output(queue), faults)
+        folder = self.output(queue)
+        folder.mkdir(parents=True, exist_ok=True)
+        sim_backend.write_faults(folder, faults)
 
     def inject(self, *flags: str, queue: str | None = None, **values: float | int | bool) -> Faults:
         """Add faults: `inject("paper_out")`, `inject("toner_low", slow=1.0)`."""
@@ -427,3 +429,59 @@ def _service_group() -> str:
             grp.getgrnam(name)
             return name
     raise CupsdNotAvailable("no lp, daemon, nogroup or nobody group for cupsd's children")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m drivers.cups_printer.private_cupsd ROOT [run|inject FAULT...|clear]`:
+    run a private cupsd on ROOT until interrupted, or set the faults of its queue."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Kiln's private cupsd (simulated printer).")
+    parser.add_argument("root", type=Path, help="the cupsd's directory (kept)")
+    parser.add_argument("--queue", default=DEFAULT_QUEUE)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start cupsd and wait for Ctrl-C or SIGTERM")
+    run.add_argument("--port", type=int, default=None)
+    inject = sub.add_parser("inject", help="add faults, e.g. paper_out or slow=2")
+    inject.add_argument("faults", nargs="+")
+    sub.add_parser("clear", help="clear every fault")
+    args = parser.parse_args(argv)
+    cupsd = PrivateCupsd(args.root, (args.queue,), port=getattr(args, "port", None))
+    if args.command == "clear":
+        cupsd.clear_faults()
+        return 0
+    if args.command == "inject":
+        defaults = Faults()
+        changes: dict[str, Any] = {}
+        for word in args.faults:
+            name, _, value = word.partition("=")
+            if not hasattr(defaults, name):
+                parser.error(f"no fault {name!r}: one of {', '.join(vars(defaults))}")
+            kind = type(getattr(defaults, name))
+            changes[name] = (
+                value.lower() in ("", "1", "true", "yes") if kind is bool else kind(value)
+            )
+        faults = dataclasses.replace(cupsd.faults(), **changes)
+        cupsd.set_faults(faults)
+        print(faults)
+        return 0
+    stop = False
+
+    def on_signal(number: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    cupsd.start()
+    print(f"cupsd {cupsd.pid} on 127.0.0.1:{cupsd.port}; output in {cupsd.output()}")
+    try:
+        while not stop and cupsd.running:
+            time.sleep(0.2)
+    finally:
+        cupsd.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
