@@ -33,6 +33,7 @@ from appliance.printing.settings import PrintSettings
 
 log = logging.getLogger(__name__)
 CLEANUP_SECONDS = 3600.0
+QUEUE_TICK = 0.2  # seconds between looks at the queue
 
 
 class PrintRunner:
@@ -75,18 +76,25 @@ class PrintRunner:
             if restarted:
                 log.warning("%s: print job(s) %s were printing at the last stop", name, restarted)
             next_cleanup = 0.0
+            next_poll = 0.0
+            condition: OutputCondition | None = None
             while not stop.is_set():
-                condition = self._poll(name, output, queue)
-                self._give_up_old(name, queue)
-                if self.clock() >= next_cleanup:
-                    self._clean_up(queue)
-                    next_cleanup = self.clock() + CLEANUP_SECONDS
+                if condition is None or time.monotonic() >= next_poll:
+                    condition = self._poll(name, output, queue)
+                    next_poll = time.monotonic() + poll
+                    self._give_up_old(name, queue)
+                    if self.clock() >= next_cleanup:
+                        self._clean_up(queue)
+                        next_cleanup = self.clock() + CLEANUP_SECONDS
+                # The queue is looked at more often than the printer: a film queued by the
+                # dicom role starts within a tick, not a printer poll.
                 job = queue.next_for(name) if condition.can_print else None
                 if job is None:
-                    self.wake.wait(poll)
+                    self.wake.wait(min(QUEUE_TICK, poll))
                     self.wake.clear()
                     continue
                 self._print(output, queue, job)
+                condition = None  # look at the printer again after each job
         except Exception:
             log.exception("%s: the print runner stopped", name)
             raise
