@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.printing.backend import OutputKind, PrinterReport, PrinterStatus
-from appliance.printing.compose.pdf import paper_pdf
-from appliance.printing.compose.render import compose_film
+from appliance.printing.compose.layout import film_size_mm
+from appliance.printing.compose.pdf import film_scale, paper_pdf
+from appliance.printing.compose.render import MIN_DPI, compose_film
 from appliance.printing.film import PrintRequest
 from appliance.printing.output import (
     Outcome,
@@ -166,11 +167,18 @@ class PaperOutput:
             return Refused(f"The films cannot be laid out for paper: {error}")
 
     def _compose(self, request: PrintRequest, folder: Path) -> float:
-        films = [compose_film(film, dpi=self.settings.dpi) for film in request.films]
         caption = " ".join(
             part for part in (request.calling_ae, request.session.film_session_label) if part
         )
-        pdf = paper_pdf(films, self.settings.paper_size.value, caption=caption)
+        paper = self.settings.paper_size.value
+        films = []
+        for film in request.films:
+            # A film larger than the paper is printed smaller: compose it only as finely as
+            # the printed page shows it.
+            width, height = film_size_mm(film.film_size_id, film.film_orientation)
+            scale = film_scale(width, height, paper, caption=caption)
+            films.append(compose_film(film, dpi=max(MIN_DPI, self.settings.dpi * scale)))
+        pdf = paper_pdf(films, paper, caption=caption)
         (folder / PDF_NAME).write_bytes(pdf.data)
         scale = min(pdf.scales)
         (folder / "scale.txt").write_text(f"{scale}\n")
