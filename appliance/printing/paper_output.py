@@ -4,9 +4,9 @@ The PDF is written into the job's folder before it is submitted, and the CUPS jo
 recorded as soon as CUPS accepts it: after a crash the runner follows that CUPS job
 instead of printing the films a second time. A CUPS queue that stops (out of paper, a
 jam, the printer offline) keeps the job; Kiln reports the printer's state to the
-modalities, answers the job "retry later", and on the next attempt re-enables the queue
-so CUPS tries again — a printer whose fault is fixed prints without anyone touching the
-box.
+modalities, answers the job "retry later", and re-enables the queue every
+`retry_seconds` so CUPS tries again — a printer whose fault is fixed prints without
+anyone touching the box.
 """
 
 from __future__ import annotations
@@ -31,7 +31,13 @@ from appliance.printing.output import (
 )
 from appliance.printing.settings import OutputSettings
 from drivers.cups_printer.driver import PaperPrinter
-from drivers.cups_printer.errors import JobMissing, JobRefused, PrinterError, QueueMissing
+from drivers.cups_printer.errors import (
+    JobMissing,
+    JobRefused,
+    NotPermitted,
+    PrinterError,
+    QueueMissing,
+)
 from drivers.cups_printer.protocol import JobReport, JobState, PrinterState, dicom_status
 from drivers.cups_printer.protocol import PrinterReport as CupsPrinterReport
 from statemachines.paper_printer import (
@@ -74,6 +80,7 @@ class PaperOutput:
         self.clock = clock
         self.machine = PaperPrinterMachine(name)
         self._stopped_since: float | None = None
+        self._resume_problem = ""
 
     # -- state ----------------------------------------------------------------------------
     def condition(self) -> OutputCondition:
@@ -92,6 +99,8 @@ class PaperOutput:
         dicom = dicom_status(report, self.printer.options.media)
         status = PrinterStatus(dicom.status)
         message = "" if status is PrinterStatus.NORMAL else _sentence(self.name, dicom.info, report)
+        if self._resume_problem and status is not PrinterStatus.NORMAL:
+            message = f"{message} {self._resume_problem}"
         return OutputCondition(
             PrinterReport(status, dicom.info, self.name, model_name=f"CUPS queue {report.queue}"),
             self.machine.state.value,
@@ -121,7 +130,16 @@ class PaperOutput:
             now - self._stopped_since,
         )
         self._stopped_since = None
-        self.printer.resume()
+        try:
+            self.printer.resume()
+        except NotPermitted as error:
+            # Kiln's user is not in lpadmin: say so in the printer's sentence.
+            self._resume_problem = (
+                f"{error} Enable the queue by hand (cupsenable {self.printer.queue}) once the "
+                "printer is fixed, or add Kiln's user to the lpadmin group."
+            )
+            return report
+        self._resume_problem = ""
         if self.machine.state in ERROR_STATES:
             self.machine.fire(PaperPrinterEvent.RETRY_TIMEOUT)
         return self.printer.status()
@@ -134,8 +152,6 @@ class PaperOutput:
         try:
             if external_id:
                 job_id = int(external_id)
-                if self.printer.status().state is PrinterState.STOPPED:
-                    self.printer.resume()  # CUPS tries the stopped job again
                 try:
                     return self._follow(job_id, request, progress, _scale_of(folder))
                 except JobMissing:
@@ -212,8 +228,9 @@ class PaperOutput:
             if report.state in (JobState.STOPPED, JobState.HELD) or waiting_for_printer:
                 self.machine.observe(PaperPrinterEvent.JOB_FAILED)
                 printer = self.condition()
+                info = printer.report.status_info
                 return RetryLater(
-                    printer.report.status_info,
+                    "QUEUED" if printer.report.status is PrinterStatus.NORMAL else info,
                     printer.message or _job_sentence(self.name, report),
                 )
             if self.clock() >= deadline:

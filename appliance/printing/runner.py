@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from appliance.printing.archive import archive_pdf
 from appliance.printing.backend import PrinterReport, PrinterStatus
 from appliance.printing.film import load
 from appliance.printing.job_states import PrintJobEvent, PrintJobRefused, PrintJobState
@@ -29,7 +30,7 @@ from appliance.printing.output import (
     RetryLater,
 )
 from appliance.printing.queue import OutputState, PrintJob, PrintQueue
-from appliance.printing.settings import PrintSettings
+from appliance.printing.settings import ArchiveKind, PrintSettings
 
 log = logging.getLogger(__name__)
 CLEANUP_SECONDS = 3600.0
@@ -163,6 +164,8 @@ class PrintRunner:
                 log.exception("%s: print job %d failed unexpectedly", name, job.id)
                 outcome = RetryLater("PRINTER DOWN", f"The printer could not be used: {error}")
             self._settle(queue, job, outcome)
+            if isinstance(outcome, Printed) and self.settings.archive is ArchiveKind.PDF:
+                archive_pdf(self.data_dir, job.id, request, self.clock())
         finally:
             with self._lock:
                 self._current[name] = None

@@ -50,7 +50,7 @@ class PaperSize(StrEnum):
 
 class ArchiveKind(StrEnum):
     NONE = "none"
-    PDF = "pdf"  # each printed film kept as a PDF page under <data>/print-archive/
+    PDF = "pdf"  # each printed job kept as a PDF (a page per film) under <data>/print-archive/
 
 
 class OutputSettings(Strict):

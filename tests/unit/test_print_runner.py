@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from pathlib import Path
 
@@ -199,3 +200,26 @@ def test_a_job_that_waits_too_long_fails(tmp_path: Path, hours: float) -> None:
     job = queue.get("1.6")
     assert job.state is PrintJobState.FAILED and "appliance print retry" in job.message
     assert output.printed == []
+
+
+def test_a_printed_job_is_archived_as_a_pdf_at_film_size(tmp_path: Path) -> None:
+    output = ScriptedOutput([Printed("CUPS job 7 completed")])
+    clock = Clock()
+    runner, queue, backend = world(tmp_path, output, clock, archive="pdf")
+    backend.enqueue(request("1.7"))
+    run_until(runner, output.done)
+    job = queue.get("1.7")
+    [archived] = (tmp_path / "print-archive").rglob("*.pdf")
+    assert archived.name == f"{job.id:06d}-MR1.pdf"
+    info = subprocess.run(["pdfinfo", str(archived)], capture_output=True, text=True, check=True)
+    # 14INX17IN (the film box default), one page, exactly the film's size in points.
+    assert "Pages:           1" in info.stdout
+    assert "Page size:       1008 x 1224 pts" in info.stdout
+
+
+def test_without_the_archive_nothing_is_kept(tmp_path: Path) -> None:
+    output = ScriptedOutput([Printed("done")])
+    runner, _queue, backend = world(tmp_path, output, Clock())
+    backend.enqueue(request("1.8"))
+    run_until(runner, output.done)
+    assert not (tmp_path / "print-archive").exists()

@@ -115,16 +115,21 @@ def _place(
 
 
 def paper_pdf(
-    films: Sequence[ComposedFilm], paper: str, *, margin_mm: float = 0.0, caption: str = ""
+    films: Sequence[ComposedFilm],
+    paper: str | None,
+    *,
+    margin_mm: float = 0.0,
+    caption: str = "",
 ) -> PaperPdf:
-    """A PDF with one page per film on `paper` (A4, A3, LETTER, LEGAL, TABLOID)."""
+    """A PDF with one page per film on `paper` (A4, A3, LETTER, LEGAL, TABLOID), or, with
+    `paper=None`, each page exactly its film's size (the print archive)."""
     if not films:
         raise ValueError("no films to print")
     if margin_mm < 0:
         raise ValueError(f"margin {margin_mm:g} mm is negative")
-    paper_name = paper.strip().upper()
-    page_w_pt, page_h_pt = paper_size_points(paper_name)
-    paper_mm = PAPER_SIZES[paper_name]
+    paper_name = paper.strip().upper() if paper is not None else "its film"
+    if paper is not None:
+        paper_size_points(paper_name)  # ValueError for an unknown paper
     writer = _Writer()
     catalog = writer.reserve()
     pages = writer.reserve()
@@ -135,6 +140,12 @@ def paper_pdf(
     scales: list[float] = []
     notes: list[str] = []
     for number, film in enumerate(films, start=1):
+        paper_mm = (
+            PAPER_SIZES[paper_name]
+            if paper is not None
+            else (min(film.width_mm, film.height_mm), max(film.width_mm, film.height_mm))
+        )
+        page_w_pt, page_h_pt = paper_mm[0] * POINTS_PER_MM, paper_mm[1] * POINTS_PER_MM
         placement = _place(film, paper_mm, margin_mm, caption)
         scales.append(placement.scale)
         if placement.scale < 1.0:
