@@ -10,7 +10,9 @@ Printer N-GET answer, and `appliance print ls --json`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -23,7 +25,7 @@ from PIL import Image
 
 from drivers.cups_printer.private_cupsd import PrivateCupsd
 from drivers.film_printer.simulator import Fault, FilmPrinterSimulator, load_printed
-from tests.conftest import Box, wait_for
+from tests.conftest import Box, alive, children, wait_for
 from tests.print_dcmtk import PrintClient, ramp_image
 
 PAPER_AE, FILM_AE = "KILN_PAPER", "KILN_FILM"
@@ -65,6 +67,18 @@ def print_box(box_factory: Callable[..., Box], film_printer: FilmPrinterSimulato
         "publishing": {"stations": {}},
     }
     return box_factory(overrides, role="all")
+
+
+def power_cut(box: Box) -> None:
+    """Every process of the box (roles, workers, its private cupsd) killed at once."""
+    assert box.process is not None
+    family = [box.process.pid, *children(box.process.pid)]
+    for pid in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    box.process.wait(10)
+    box.process = None
+    assert wait_for(lambda: not any(alive(pid) for pid in family), 30)
 
 
 def paper_printer(box: Box) -> PrivateCupsd:
@@ -138,7 +152,7 @@ def test_films_from_dcmtk_arrive_on_paper_and_on_film(
     paper = client(tmp_path, box, PAPER_AE)
     sent = send(paper, tmp_path, "2,1", "--medium-type", "PAPER", "--copies", "2")
     assert printer_status_in(sent.output) in ("NORMAL", "WARNING")
-    wait_for(lambda: job_states(box) == ["done"], 60)
+    assert wait_for(lambda: job_states(box) == ["done"], 60)
     [printed] = paper_printer(box).printed()
     assert printed.copies == 2 and printed.options["media"] == "A4"
     assert pdf_pages(printed.document) == {"Pages": "1", "Page size": "595.276 x 841.89 pts (A4)"}
@@ -150,7 +164,7 @@ def test_films_from_dcmtk_arrive_on_paper_and_on_film(
 
     film = client(tmp_path, box, FILM_AE)
     send(film, tmp_path, "1,1", "--medium-type", "BLUE FILM")
-    wait_for(lambda: job_states(box) == ["done", "done"], 60)
+    assert wait_for(lambda: job_states(box) == ["done", "done"], 60)
     [on_film] = load_printed(film_printer.output)
     assert on_film.session["20000030"]["Value"] == ["BLUE FILM"]
     assert on_film.film_box["20100010"]["Value"] == ["STANDARD\\1,1"]
@@ -164,12 +178,12 @@ def test_paper_out_is_reported_to_the_modality_and_the_film_waits_until_paper_is
 ) -> None:
     box = print_box(box_factory, film_printer)
     cups = paper_printer(box)
-    wait_for(lambda: cups.output().is_dir(), 30)
+    assert wait_for(lambda: cups.output().is_dir(), 30)
     cups.inject("paper_out")
     paper = client(tmp_path, box, PAPER_AE)
     send(paper, tmp_path, "1,1", "--medium-type", "PAPER")
     # Acknowledged, queued, and the printer's fault is what the next modality sees.
-    wait_for(lambda: jobs(box)[0]["status_info"] not in ("QUEUED", "PRINTING", "NORMAL"), 60)
+    assert wait_for(lambda: jobs(box)[0]["status_info"] not in ("QUEUED", "PRINTING", "NORMAL"), 60)
     status = json.loads(box.run_cli("printer", "status", "--json").stdout)
     paper_row = next(row for row in status if row["output"] == "paper")
     assert paper_row["status"] == "FAILURE", status
@@ -179,7 +193,7 @@ def test_paper_out_is_reported_to_the_modality_and_the_film_waits_until_paper_is
     alarms = box.run_cli("alarms", "ls").stdout
     assert "Printer paper" in alarms
     cups.clear_faults()  # paper loaded: the box enables the queue again by itself
-    wait_for(lambda: job_states(box) == ["done", "done"], 90)
+    assert wait_for(lambda: job_states(box) == ["done", "done"], 90)
     assert len(cups.printed()) == 2  # each film once
 
 
@@ -190,11 +204,11 @@ def test_a_film_acknowledged_before_a_crash_is_printed_once_after_the_restart(
     film_printer.inject(Fault.FILM_OUT)
     film = client(tmp_path, box, FILM_AE)
     send(film, tmp_path, "1,1", "--medium-type", "BLUE FILM")
-    wait_for(lambda: jobs(box)[0]["attempts"] >= 1, 60)
+    assert wait_for(lambda: jobs(box)[0]["attempts"] >= 1, 60)
     assert jobs(box)[0]["state"] == "queued"
-    box.stop(signal.SIGKILL)
+    power_cut(box)
     film_printer.clear(Fault.FILM_OUT)
     box.start("all")
-    wait_for(lambda: job_states(box) == ["done"], 90)
+    assert wait_for(lambda: job_states(box) == ["done"], 90)
     [printed] = load_printed(film_printer.output)  # once, not once per attempt
     assert_ramp(printed.pixels[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import subprocess
@@ -25,6 +26,20 @@ def _command(role: str, config_path: Path | None) -> list[str]:
     return [*command, "run", "--role", role]
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the role's process before exec: SIGTERM it when `appliance run` dies, even by
+    SIGKILL, so a killed supervisor leaves no role holding the ports (Linux prctl)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _start(role: str, config_path: Path | None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(_command(role, config_path), preexec_fn=_die_with_parent)  # noqa: PLW1509 - no threads yet
+
+
 def supervise(roles: tuple[str, ...], config_path: Path | None) -> int:
     stop = threading.Event()
 
@@ -35,7 +50,7 @@ def supervise(roles: tuple[str, ...], config_path: Path | None) -> int:
     signal.signal(signal.SIGINT, on_term)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for role in roles:
-        processes[role] = subprocess.Popen(_command(role, config_path))
+        processes[role] = _start(role, config_path)
         log.info("started role %s (pid %d)", role, processes[role].pid)
     try:
         while not stop.wait(0.5):
@@ -46,7 +61,7 @@ def supervise(roles: tuple[str, ...], config_path: Path | None) -> int:
                         "role %s exited with %s; restarting in %.0f s", role, code, RESTART_DELAY
                     )
                     time.sleep(RESTART_DELAY)
-                    processes[role] = subprocess.Popen(_command(role, config_path))
+                    processes[role] = _start(role, config_path)
     finally:
         for process in processes.values():
             if process.poll() is None:
