@@ -4,6 +4,7 @@ runner, and each group once as a process (as a field engineer runs it)."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tarfile
@@ -153,12 +154,16 @@ def test_alarms_as_a_process(config: Path) -> None:
 
 def test_device_ls_joins_the_configuration_and_the_heartbeat(config: Path) -> None:
     code, out = run(config, "device", "ls", "--json")
-    (robot,) = json.loads(out)
+    robot, *printers = json.loads(out)
     assert code == 0 and robot["condition"] == "unknown (devices role not running)"
     assert [d["device"] for d in robot["devices"]] == ["robot", "drive 0", "drive 1"]
+    assert [(p["name"], p["kind"], p["condition"]) for p in printers] == [
+        ("paper", "paper", "unknown (devices role not running)"),
+        ("film", "film", "unknown (devices role not running)"),
+    ]
 
     devices_heartbeat(config)
-    (robot,) = json.loads(run(config, "device", "ls", "--json")[1])
+    robot, *_ = json.loads(run(config, "device", "ls", "--json")[1])
     assert robot["condition"] == "waiting-operator"  # the worse of its two drive stations
     assert [s["station"] for s in robot["stations"]] == ["robot1-d0", "robot1-d1"]
     code, out = run(config, "device", "ls")
@@ -215,12 +220,86 @@ def test_device_test_asks_the_simulated_robot_and_drives(config: Path) -> None:
     assert drive["detail"].endswith("answers: no disc")  # asked, nothing burned or loaded
 
 
-def test_device_test_refuses_while_the_devices_role_holds_the_devices(config: Path) -> None:
-    devices_heartbeat(config)
-    code, out = run(config, "device", "test", "robot1")
-    assert code == 1 and "the devices role is running" in out and "nothing was tested" in out
+def test_device_test_asks_the_devices_role_and_gives_up_when_it_does_not_answer(
+    config: Path,
+) -> None:
+    devices_heartbeat(config)  # a role that beats but never takes the request
+    code, out = run(config, "device", "test", "robot1", "--wait", "0.5")
+    assert code == 1 and "The devices role is running: it tests robot1" in out
+    assert "did not take the test of robot1 within 0.5 s; nothing was tested" in out
+    conn = connect(data_dir(config))
+    try:
+        assert [tuple(r) for r in conn.execute("SELECT device, state FROM device_tests")] == [
+            ("robot1", "expired")  # never run later by a role that starts afterwards
+        ]
+    finally:
+        conn.close()
     code, out = run(config, "device", "test", "robot1-d0")
     assert code == 1 and "one drive of a robot station" in out
+
+
+PAPER_OUT = "The paper printer is out of paper: load paper; the job resumes by itself."
+
+
+def printers_reported(config: Path) -> None:
+    """The devices role's view of the printers: paper out of paper, one job waiting."""
+    from appliance.printing.backend import OutputKind, PrinterReport, PrinterStatus
+    from appliance.printing.queue import OutputState, PrintQueue
+
+    conn = connect(data_dir(config))
+    try:
+        queue = PrintQueue(conn)
+        report = PrinterReport(PrinterStatus.FAILURE, "PAPER OUT", "paper")
+        now = time.time()
+        queue.set_output(OutputState("paper", OutputKind.PAPER, report, "error", PAPER_OUT, now))
+        report = PrinterReport(PrinterStatus.NORMAL, "NORMAL", "film")
+        queue.set_output(OutputState("film", OutputKind.FILM, report, "idle", "", now))
+        detail = {
+            "devices": [],
+            "problems": {},
+            "printers": {"outputs": {"paper": {"job": 4}}, "problems": {}},
+        }
+        beat(conn, "devices", time.time(), detail)
+    finally:
+        conn.close()
+
+
+def test_device_ls_and_show_list_the_printers(config: Path) -> None:
+    printers_reported(config)
+    _, paper, film = json.loads(run(config, "device", "ls", "--json")[1])
+    assert paper["device"] == "printer" and paper["ae_title"] == "KILN_PAPER"
+    assert (paper["condition"], paper["status"], paper["status_info"]) == (
+        "failure", "FAILURE", "PAPER OUT"
+    )  # fmt: skip
+    assert paper["state"] == "error" and paper["message"] == PAPER_OUT
+    assert paper["printing_job"] == 4 and paper["waiting"] == 0
+    assert (film["condition"], film["kind"], film["state"]) == ("ready", "film", "idle")
+    code, out = run(config, "device", "ls")
+    assert code == 0 and "paper        paper   failure" in out
+    assert "FAILURE PAPER OUT, device error, 0 job(s) waiting" in out and PAPER_OUT in out
+
+    code, out = run(config, "device", "show", "paper")
+    assert code == 0 and "Printer    paper (paper), AE title KILN_PAPER" in out
+    assert "DICOM      Printer Status FAILURE, Info PAPER OUT" in out
+    assert "Jobs       0 waiting, printing job 4" in out and PAPER_OUT in out
+    code, out = run(config, "device", "show", "film", "--json")
+    assert code == 0 and json.loads(out)["address"] == "sim://"
+    code, out = run(config, "device", "show", "printer9")
+    assert code == 1 and "printers: paper, film; and leds" in out
+
+
+def test_device_test_on_a_printer_queues_a_test_print(config: Path) -> None:
+    code, out = run(config, "device", "test", "paper", "--wait", "0", "--json")
+    result = json.loads(out[out.index("{") :])
+    assert code == 0 and result["passed"] and result["state"] == "queued"
+    assert result["checks"][0]["detail"] == f"print job {result['print_job']} on paper (8INX10IN)"
+    code, out = run(config, "print", "show", str(result["print_job"]), "--json")
+    job = json.loads(out)
+    assert (job["from"], job["to"], job["label"]) == ("KILN_TEST", "KILN_PAPER", "KILN TEST PRINT")
+    # Nobody prints it (no devices role): waiting ends with the sentence, exit code 1.
+    code, out = run(config, "device", "test", "film", "--wait", "0.5")
+    assert code == 1 and "is still queued after 0.5 s; is the devices role running?" in out
+    assert "Queued test print" in out and "queued (QUEUED)" in out  # the progress lines
 
 
 def test_device_test_leds_without_leds_says_so(config: Path) -> None:
@@ -332,3 +411,56 @@ def test_device_test_on_a_manual_and_a_ptburn_station(tmp_path: Path) -> None:
     checks = json.loads(out)["checks"]
     assert code == 0 and checks[-1]["detail"].startswith("PTBurn ")
     assert not any(c["check"].startswith("drive") for c in checks)  # the host's own drives
+
+
+def test_device_test_while_the_devices_role_runs(config: Path) -> None:
+    """The role holds the devices: it runs the self-test and the lamp test on them, and
+    prints the test print; nothing is opened twice."""
+    config.write_text(config.read_text() + "\n[leds]\nlamp_test_seconds = 0.2\n")
+    log = (config.parent / "devices.log").open("wb")
+    role = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "--config", str(config), "run", "--role", "devices"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    try:
+
+        def up() -> bool:
+            code, out = run(config, "device", "ls", "--json")
+            entries = json.loads(out) if code == 0 else []
+            return bool(entries) and all(e["condition"] == "ready" for e in entries)
+
+        deadline = time.monotonic() + 60
+        while not up() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert up(), (config.parent / "devices.log").read_text()[-3000:]
+
+        code, out = run(config, "device", "test", "robot1", "--json")
+        result = json.loads(out[out.index("{") :])
+        assert code == 0 and result["passed"], out
+        checks = {c["check"]: c["detail"] for c in result["checks"]}
+        assert checks["open devices"] == "2 station(s) held by the running devices role"
+        assert "robot_state idle" in checks["status robot1-d0"]
+        assert any(name.startswith("robot (") for name in checks)
+
+        code, out = run(config, "device", "test", "leds")
+        assert code == 0 and "every LED was lit for 0.2 s and went back to the box's state" in out
+
+        code, out = run(config, "device", "test", "paper", "--json", "--wait", "60")
+        result = json.loads(out[out.index("{") :])
+        assert code == 0 and result["passed"] and result["state"] == "done", out
+        assert "printed on paper" in result["checks"][-1]["detail"]
+        assert "printing (PRINTING)" in out  # the progress lines (stderr)
+
+        conn = connect(data_dir(config))
+        try:
+            found = conn.execute("SELECT device, state, passed FROM device_tests ORDER BY id")
+            rows = [tuple(r) for r in found]
+        finally:
+            conn.close()
+        assert rows == [("robot1", "done", 1), ("leds", "done", 1)]
+    finally:
+        role.send_signal(signal.SIGTERM)
+        role.wait(60)
+        log.close()

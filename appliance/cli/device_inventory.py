@@ -115,3 +115,47 @@ def states(station: dict[str, Any]) -> str:
     if kind == "ptburn":
         return "host online" if device.get("online", True) else "host offline"
     return str(device.get("error", ""))
+
+
+def printer_condition(status: str, role_up: bool, problem: str | None) -> str:
+    """A print output's summary: the devices role's view of it, in one word."""
+    if not role_up:
+        return "unknown (devices role not running)"
+    if problem:
+        return "not-opened"
+    return {"NORMAL": "ready", "WARNING": "warning", "FAILURE": "failure"}.get(status, "unknown")
+
+
+def printer_inventory(config: KilnConfig, report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every print output of `[print.outputs]`: its device, what modalities are told
+    (Printer Status and Info), the device state machine's state, the jobs waiting."""
+    devices_role = (report or {}).get("roles", {}).get("devices") or {}
+    role_up = bool(devices_role.get("up"))
+    printing = devices_role.get("printers") or {}
+    problems: dict[str, str] = printing.get("problems", {})
+    running: dict[str, Any] = printing.get("outputs", {})
+    reported = {o["output"]: o for o in (report or {}).get("print", {}).get("outputs", [])}
+    entries = []
+    for name, output in config.print.outputs.items():
+        seen = reported.get(name, {})
+        status = str(seen.get("status", "FAILURE"))
+        entries.append(
+            {
+                "name": name,
+                "kind": output.kind.value,
+                "device": "printer",
+                "ae_title": output.ae_title,
+                "address": output.address,
+                "simulated": output.address.startswith(SIMULATED),
+                "description": output.description,
+                "condition": printer_condition(status, role_up, problems.get(name)),
+                "problem": problems.get(name),
+                "status": status,
+                "status_info": str(seen.get("status_info", "")),
+                "state": str(seen.get("state", "unknown")),
+                "message": str(seen.get("message", "")),
+                "waiting": int(seen.get("waiting", 0)),
+                "printing_job": (running.get(name) or {}).get("job") if role_up else None,
+            }
+        )
+    return entries

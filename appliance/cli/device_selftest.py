@@ -1,17 +1,20 @@
-"""`appliance device test`: open a station's devices and ask each for its status.
+"""`appliance device test`: ask each of a station's devices for its status.
 
 Nothing is burned, moved or printed: the robot is asked for its status (bins, cover, ink,
 error), each drive for the disc it holds, a PTBurn host for its system status. Each check
 is reported with what was seen, so a field engineer knows which part answers.
+
+With the devices role stopped the CLI opens the devices itself (`station_checks`,
+`led_checks`); while it runs, the role runs the test on the devices it holds
+(`live_station_checks`, `live_led_checks`, through appliance/roles/device_tests.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.config.schema import KilnConfig
 from appliance.publishing.stations.settings import (
@@ -20,21 +23,17 @@ from appliance.publishing.stations.settings import (
     StationKind,
     StationSettings,
 )
+from appliance.roles.device_tests import Check
 from drivers.optical import simulator as drive_sim
 from drivers.optical.driver import DriveOptions, OpticalDrive
 from drivers.optical.errors import DriveError
 
+if TYPE_CHECKING:
+    from appliance.leds.service import LedService
+    from appliance.publishing.station import Station
+
 LEDS = "leds"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"check": self.name, "passed": self.passed, "detail": self.detail}
+__all__ = ["LEDS", "Check", "led_checks", "live_led_checks", "live_station_checks"]
 
 
 def _robot_summary(status: dict[str, Any]) -> tuple[bool, str]:
@@ -109,6 +108,36 @@ def station_checks(name: str, settings: StationSettings, data_dir: Path) -> list
         built.close()
 
 
+def live_station_checks(
+    name: str, settings: StationSettings, stations: Sequence[Station], problem: str | None
+) -> list[Check]:
+    """The test in the running devices role: its open stations asked for their status (as
+    its heartbeat does; a disc being made is not disturbed) and the robot for bins, cover
+    and ink. The drives are not opened a second time: each station says what its drive
+    does."""
+    if problem:
+        return [Check("open devices", False, problem)]
+    if not stations:
+        return [Check("open devices", False, f"the devices role has no station {name} open")]
+    checks = [
+        Check("open devices", True, f"{len(stations)} station(s) held by the running devices role")
+    ]
+    patience = 3 * settings.ptburn.poll_interval if settings.kind is StationKind.PTBURN else 0
+    robot_asked = False
+    for station in stations:
+        try:
+            status = _answer(station.status, patience)
+        except Exception as error:  # a device's own failure is this check's result
+            checks.append(Check(f"status {station.name}", False, str(error)))
+            continue
+        checks.append(_status_check(station.name, status))
+        robot_status = getattr(station, "robot_status", None)
+        if callable(robot_status) and not robot_asked:
+            robot_asked = True
+            checks.append(_robot_check(settings, robot_status))
+    return checks
+
+
 def _answer(ask: Callable[[], dict[str, object]], patience: float) -> dict[str, object]:
     deadline = time.monotonic() + patience
     status = ask()
@@ -137,6 +166,31 @@ def _robot_check(settings: StationSettings, ask: Callable[[], Any]) -> Check:
     return Check(name, passed, detail)
 
 
+def live_led_checks(
+    service: LedService | None, config: KilnConfig, sleep: Callable[[float], None] = time.sleep
+) -> list[Check]:
+    """The lamp test in the running devices role, through its LED service."""
+    settings = config.leds
+    if service is None:
+        return [Check("open leds", False, "the running devices role could not open the LEDs")]
+    leds = ", ".join(service.leds)
+    checks = [Check("open leds", True, f"{settings.kind} at {settings.address}: {leds}")]
+    service.lamp_test(settings.lamp_test_seconds)
+    sleep(settings.lamp_test_seconds)
+    if service.problem:
+        return [*checks, Check("lamp test", False, service.problem)]
+    return [*checks, _lamp_passed(settings.lamp_test_seconds, "went back to the box's state")]
+
+
+def _lamp_passed(seconds: float, after: str = "turned off") -> Check:
+    return Check(
+        "lamp test",
+        True,
+        f"every LED was lit for {seconds:g} s and {after}: look at the front panel — an "
+        "LED that stayed dark is broken or wired to another channel",
+    )
+
+
 def led_checks(
     config: KilnConfig, data_dir: Path, sleep: Callable[[float], None] = time.sleep
 ) -> list[Check] | None:
@@ -161,12 +215,4 @@ def led_checks(
         return [*checks, Check("lamp test", False, f"the LEDs did not take it: {error}")]
     finally:
         built.close()
-    return [
-        *checks,
-        Check(
-            "lamp test",
-            True,
-            f"every LED was lit for {settings.lamp_test_seconds:g} s and turned off: look at "
-            "the front panel — an LED that stayed dark is broken or wired to another channel",
-        ),
-    ]
+    return [*checks, _lamp_passed(settings.lamp_test_seconds)]

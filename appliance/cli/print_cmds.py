@@ -5,7 +5,6 @@ Like the disc jobs these only read and write the database; the devices role prin
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -14,9 +13,12 @@ from appliance.cli.context import Context, emit_json, pass_ctx, when
 from appliance.printing.database_backend import DatabasePrintBackend
 from appliance.printing.job_states import PrintJobEvent, PrintJobRefused, PrintJobState
 from appliance.printing.queue import PrintJob, PrintQueue, UnknownPrintJob
-from appliance.printing.sample_film import test_print_request
-
-FINISHED = (PrintJobState.DONE, PrintJobState.FAILED, PrintJobState.CANCELLED)
+from appliance.printing.test_print import (
+    TestPrintRefused,
+    follow,
+    outcome_sentence,
+    queue_test_print,
+)
 
 
 def _queue(obj: Context) -> PrintQueue:
@@ -220,41 +222,37 @@ def printer_status(obj: Context, as_json: bool) -> None:
 @pass_ctx
 def printer_test(obj: Context, output: str, film_size: str | None, wait: float) -> None:
     """Queue a test print (gray wedge, grid, gradient, circle) on OUTPUT."""
-    config = obj.config
-    settings = config.print.outputs.get(output)
-    if settings is None:
-        known = ", ".join(config.print.outputs) or "none"
-        raise click.ClickException(f"There is no print output {output!r}; known: {known}.")
-    size = film_size or settings.film_sizes[0]
-    if size not in settings.film_sizes:
-        raise click.ClickException(
-            f"The {output} output does not print {size}; it takes {', '.join(settings.film_sizes)}."
-        )
-    request = test_print_request(settings.ae_title, size, settings.medium_types[0])
-    DatabasePrintBackend(config, obj.db).enqueue(request)
+    job = test_print(obj, output, film_size, wait)
+    if wait and job.state is not PrintJobState.DONE:
+        raise click.ClickException(outcome_sentence(job, output, wait))
+
+
+def test_print(
+    obj: Context, output: str, film_size: str | None, wait: float, *, as_json: bool = False
+) -> PrintJob:
+    """Queue a test print on OUTPUT, say so, and follow it for up to `wait` seconds (each
+    change of state on stderr); the job as last seen. Shared with `appliance device test`
+    (`as_json`: stdout is left for the JSON, the sentences go to stderr)."""
+    try:
+        job = queue_test_print(obj.config, obj.db, output, film_size)
+    except TestPrintRefused as exc:
+        raise click.ClickException(exc.sentence) from None
+    click.echo(f"Queued test print {job.id} on {output} ({job.film_size}).", err=as_json)
+    if not wait:
+        return job
+
+    def show(seen: PrintJob) -> None:
+        words = f"{seen.state.value} ({seen.status_info})"
+        click.echo(f"  {words}" + (f": {seen.message}" if seen.message else ""), err=True)
+
     queue = _queue(obj)
     try:
-        job = queue.get(request.job_uid)
-        click.echo(f"Queued test print {job.id} on {output} ({size}).")
-        deadline = time.monotonic() + wait
-        while wait and job.state not in FINISHED and time.monotonic() < deadline:
-            time.sleep(0.2)
-            job = queue.get(job.id)
+        job = follow(queue, job, wait, show)
     finally:
         queue.conn.close()
-    if not wait:
-        return
-    if job.state is PrintJobState.DONE:
-        scale = f" at {job.scale:.0%} of true size" if job.scale and job.scale < 1 else ""
-        click.echo(f"Test print {job.id} printed{scale}.")
-    elif job.state in FINISHED:
-        raise click.ClickException(f"Test print {job.id} {job.state.value}: {job.message}")
-    else:
-        raise click.ClickException(
-            f"Test print {job.id} is still {job.state.value} after {wait:g} s"
-            + (f": {job.message}" if job.message else "")
-            + "; is the devices role running? ('appliance status')"
-        )
+    if job.state is PrintJobState.DONE and not as_json:
+        click.echo(outcome_sentence(job, output, wait))
+    return job
 
 
 def registered() -> list[click.Command]:

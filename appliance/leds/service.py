@@ -65,6 +65,10 @@ class LedService:
     def state(self) -> AggregateState:
         return self.assessment.state
 
+    @property
+    def leds(self) -> tuple[str, ...]:
+        return self._driver.leds
+
     def tick(self) -> None:
         now = self._clock()
         if now >= self._next_status:

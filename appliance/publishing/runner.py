@@ -492,6 +492,10 @@ class JobRunner:
             "fraction": round(worker.fraction, 2),
         }
 
+    def stations_named(self, names: Sequence[str]) -> list[Station]:
+        """The runner's stations called `names` (for a device test in the running role)."""
+        return [w.station for w in self.workers if w.name in names]
+
     def status(self) -> list[dict[str, Any]]:
         """Each station as the runner sees it, with the station's own status."""
         views = []

@@ -15,11 +15,15 @@ import sqlite3
 import threading
 import time
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from appliance.config.schema import KilnConfig
 from appliance.db.database import connect, migrate
 from appliance.roles.heartbeat import beat, stopped
 from appliance.roles.sd_notify import Notifier, notifier
+
+if TYPE_CHECKING:
+    from appliance.publishing.runner import JobRunner
 
 log = logging.getLogger(__name__)
 ROLE = "devices"
@@ -58,6 +62,7 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
     thread.start()
     printing = _start_printing(config, stop)
     leds = _start_leds(config, stop)
+    tester = _start_tester(config, stop, runner, built.problems, leds)
     log.info(
         "devices role up: %d station(s) %s",
         len(built.stations),
@@ -79,6 +84,7 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
         notify.stopping()
         stop.set()
         thread.join()
+        tester.join()
         if printing is not None:
             printing.close()
         if leds is not None:
@@ -126,6 +132,35 @@ def _start_printing(config: KilnConfig, stop: threading.Event) -> _Printing | No
     if not config.print.enabled or not config.print.outputs:
         return None
     return _Printing(config, stop)
+
+
+def _start_tester(
+    config: KilnConfig,
+    stop: threading.Event,
+    runner: JobRunner,
+    problems: dict[str, str],
+    leds: _Leds | None,
+) -> threading.Thread:
+    """`appliance device test NAME` while this role runs: the test runs here, on the devices
+    this role holds (appliance/roles/device_tests.py)."""
+    from appliance.cli.device_inventory import runtime_names
+    from appliance.cli.device_selftest import LEDS, live_led_checks, live_station_checks
+    from appliance.roles.device_tests import Check, Tester
+
+    def run(device: str) -> list[Check]:
+        if device == LEDS:
+            return live_led_checks(leds.service if leds else None, config)
+        settings = config.publishing.stations.get(device)
+        if settings is None:
+            return [Check("open devices", False, f"there is no station {device} on this box")]
+        stations = runner.stations_named(runtime_names(device, settings))
+        return live_station_checks(device, settings, stations, problems.get(device))
+
+    data_dir = config.box.data_dir
+    tester = Tester(lambda: connect(data_dir), run)
+    thread = threading.Thread(target=tester.serve, args=(stop,), name="device-tests")
+    thread.start()
+    return thread
 
 
 def _sync_alarms(conn: sqlite3.Connection, config: KilnConfig) -> None:

@@ -13,11 +13,9 @@ from collections.abc import Callable
 from appliance.cli.device_inventory import runtime_names
 from appliance.config.schema import KilnConfig
 from appliance.db.database import transaction
-from appliance.printing.backend import QueueFull
-from appliance.printing.database_backend import DatabasePrintBackend
 from appliance.printing.job_states import PrintJobEvent, PrintJobRefused
 from appliance.printing.queue import PrintQueue, UnknownPrintJob
-from appliance.printing.sample_film import test_print_request
+from appliance.printing.test_print import TestPrintRefused, queue_test_print
 from appliance.publishing import holds
 from appliance.publishing.burn_request import BurnRefused, request_burn
 from appliance.publishing.job_states import TransitionRefused
@@ -142,47 +140,11 @@ class Actions:
     ) -> tuple[int, str]:
         """Queue a test film on an output, like a modality's film; (print job id, sentence)."""
         target = f"printer {output}"
-        settings = config.print.outputs.get(output)
-        if settings is None:
-            known = ", ".join(config.print.outputs) or "none"
-            raise self.refuse(
-                "test-print", target, 404, f"There is no print output {output!r}; known: {known}."
-            )
-        if not config.print.enabled:
-            raise self.refuse(
-                "test-print",
-                target,
-                409,
-                "Printing is switched off ([print] enabled = false); nothing was queued.",
-            )
-        size = film_size or settings.film_sizes[0]
-        if size not in settings.film_sizes:
-            raise self.refuse(
-                "test-print",
-                target,
-                422,
-                f"The {output} output does not print {size}; it takes "
-                f"{', '.join(settings.film_sizes)}. Nothing was queued.",
-            )
-        request = test_print_request(settings.ae_title, size, settings.medium_types[0])
         try:
-            DatabasePrintBackend(config, connect, self.clock).enqueue(request)
-        except QueueFull as exc:
-            raise self.refuse(
-                "test-print",
-                target,
-                409,
-                f"The test print was not queued: {exc}. Wait for them to print, or cancel some.",
-            ) from None
-        except OSError as exc:
-            raise self.refuse(
-                "test-print",
-                target,
-                503,
-                f"The test film could not be stored ({exc.strerror or exc}); nothing was "
-                "queued. Check the free space of the data directory.",
-            ) from None
-        job_id = PrintQueue(self.conn, self.clock).get(request.job_uid).id
+            job = queue_test_print(config, connect, output, film_size, self.clock)
+        except TestPrintRefused as exc:
+            raise self.refuse("test-print", target, exc.status, exc.sentence) from None
+        job_id, size = job.id, job.film_size
         sentence = (
             f"Queued test print {job_id} on {output} ({size}); it prints as soon as the "
             "output is free."
