@@ -8,6 +8,7 @@ import sqlite3
 import time
 from typing import Any
 
+from appliance.activities import current as current_activities
 from appliance.alarms.store import active_alarms
 from appliance.config.schema import KilnConfig
 from appliance.outbox.queue import Outbox
@@ -96,6 +97,7 @@ def collect(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]:
             "reserve": config.storage.reserve_mb * 1024 * 1024,
         },
         "alarms": active_alarms(conn),
+        "activities": current_activities(conn, now),
     }
 
 

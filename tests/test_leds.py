@@ -7,6 +7,7 @@ import copy
 import re
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,8 @@ def report_in(state: AggregateState) -> dict[str, Any]:
         report["jobs"]["parked"] = 1
     elif state is A.ERROR:
         report["roles"]["web"]["up"] = False
+    elif state is A.STARTING:  # just after the start (within the grace): no heartbeat yet
+        del report["roles"]["web"]
     return report
 
 
@@ -134,11 +137,27 @@ def test_the_documented_table_is_the_policy() -> None:
 
 @pytest.mark.parametrize("state", list(A), ids=[s.value for s in A])
 def test_each_state_shows_its_documented_pattern(rig: Rig, state: AggregateState) -> None:
+    if state is A.STARTING:
+        rig.service = LedService(
+            rig.built.driver, rig.status, LIMITS, clock=rig.clock, startup_grace_seconds=10.0
+        )
     rig.report = report_in(state)
     rig.run_for(2.0)
     assert rig.service.state is state
     assert rig.shown() == documented()[state.value]
     assert rig.service.problem == ""
+
+
+def test_a_missing_heartbeat_is_starting_within_the_grace_then_an_error(rig: Rig) -> None:
+    rig.service = LedService(
+        rig.built.driver, rig.status, LIMITS, clock=rig.clock, startup_grace_seconds=3.0
+    )
+    rig.report = report_in(A.STARTING)
+    rig.run_for(2.0)
+    assert rig.service.state is A.STARTING and rig.shown() == documented()["starting"]
+    assert rig.service.assessment.reasons == ("the web role is starting",)
+    rig.run_for(3.0)  # the grace is over and the web role never came
+    assert rig.service.assessment.state is A.ERROR and rig.shown() == documented()["error"]
 
 
 def test_a_change_of_state_changes_the_leds(rig: Rig) -> None:
@@ -472,4 +491,5 @@ def test_report_helper_is_consistent() -> None:
     from appliance.leds.policy import assess
 
     for state in A:
-        assert assess(copy.deepcopy(report_in(state)), LIMITS).state is state
+        limits = replace(LIMITS, starting=state is A.STARTING)
+        assert assess(copy.deepcopy(report_in(state)), limits).state is state

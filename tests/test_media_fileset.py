@@ -13,6 +13,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -527,14 +528,26 @@ def test_usb_export_writes_a_file_set_that_reads_back(
     """`appliance export usb` on the simulated stick (umockdev, re-executed under
     umockdev-run by the command itself); root for the loop mounts, as CI runs."""
     config = usb_config(shared, tmp_path)
-    result = subprocess.run(
+    export = subprocess.Popen(
         [*APPLIANCE, "--config", str(config), "export", "usb", latin.study_uid, unicode.study_uid],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
     )
+    # While it runs, the export is an activity the LEDs show (appliance/activities.py).
+    phases: list[str] = []
+    with shared.db() as conn:
+        while export.poll() is None:
+            for (phase,) in conn.execute("SELECT phase FROM activities"):
+                if not phases or phases[-1] != phase:
+                    phases.append(str(phase))
+            time.sleep(0.02)
+        left = conn.execute("SELECT count(*) FROM activities").fetchone()[0]
+    stdout, stderr = export.communicate(timeout=300)
+    result = subprocess.CompletedProcess(export.args, export.returncode, stdout, stderr)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert phases and phases[0] == "preparing" and "writing" in phases, phases
+    assert left == 0  # gone when the export ended
     assert "read back correct. It is safe to remove." in result.stdout
     # Mostly JPEG and JPEG 2000 in equal measure: the USB profile that decodes fewer.
     profile = Profile.STD_GEN_USB_JPEG if "STD-GEN-USB-JPEG" in result.stdout else None

@@ -245,6 +245,7 @@ def export_usb_cmd(
     whichever keeps more instances as received."""
     from dataclasses import replace
 
+    from appliance.activities import PREPARING, USB_EXPORT, Activity
     from appliance.media.fileset import FileSetOptions, staged_fileset
     from appliance.media.profiles import compression_for, disc_profile
     from appliance.media.usb_export import (
@@ -274,6 +275,8 @@ def export_usb_cmd(
     count = sum(1 for study in chosen for _ in study.instances)
     try:
         with (
+            # The LEDs show the export as activity (appliance/activities.py, docs/leds.md).
+            Activity(obj.db, USB_EXPORT, phase=PREPARING, detail=f"{count} instance(s)") as busy,
             UsbExporter(config, driver) as exporter,
             progress_bar(count, "Writing instances") as advance,
             staged_fileset(
@@ -286,8 +289,11 @@ def export_usb_cmd(
             ) as staged,
         ):
             bars: dict[ExportPhase, Any] = {}
+            exporter.subscribe(lambda moved: busy.update(moved.after.value))
+            busy.update(exporter.state.value)
 
             def report(phase: ExportPhase, done: int, total: int) -> None:
+                busy.update(exporter.state.value, done, total)
                 bar = bars.get(phase)
                 if bar is None:
                     for other in bars.values():

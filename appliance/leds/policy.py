@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from appliance.activities import IDLE_PHASES, USB_EXPORT
 from drivers.leds.pattern import Pattern
 
 Report = Mapping[str, Any]
@@ -20,6 +21,7 @@ Report = Mapping[str, Any]
 
 class AggregateState(Enum):
     READY = "ready"  # every role up, nothing to do
+    STARTING = "starting"  # just started: a role has not sent its first heartbeat yet
     ACTIVITY = "activity"  # receiving, making a disc, sending a message
     ATTENTION = "attention"  # someone must act; the box goes on meanwhile
     ERROR = "error"  # part of the box is not working
@@ -29,6 +31,7 @@ class AggregateState(Enum):
 PRECEDENCE = (
     AggregateState.ERROR,
     AggregateState.ATTENTION,
+    AggregateState.STARTING,
     AggregateState.ACTIVITY,
     AggregateState.READY,
 )
@@ -48,6 +51,7 @@ PATTERNS: dict[AggregateState, dict[Led, Pattern]] = {
     state: dict(zip(COLUMNS, row, strict=True))
     for state, row in {
         AggregateState.READY: (P.ON, P.OFF, P.OFF, P.OFF),
+        AggregateState.STARTING: (P.SLOW, P.OFF, P.OFF, P.OFF),
         AggregateState.ACTIVITY: (P.ON, P.FAST, P.OFF, P.OFF),
         AggregateState.ATTENTION: (P.ON, P.OFF, P.SLOW, P.OFF),
         AggregateState.ERROR: (P.ON, P.OFF, P.OFF, P.FAST),
@@ -61,6 +65,9 @@ DARK: dict[Led, Pattern] = dict.fromkeys(Led, P.OFF)  # the devices role has sto
 class Thresholds:
     roles: tuple[str, ...] = ("dicom", "devices", "web")  # must all be up
     disk_attention_percent: float = 10.0  # free space above the reserve, of the disk
+    # Within [leds] startup_grace_seconds of the LEDs' start: a role without a heartbeat
+    # is starting, not down (the LED service sets it; the policy stays a pure function).
+    starting: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,10 @@ def roles_down(report: Report, limits: Thresholds) -> Iterator[Finding]:
     roles = report.get("roles", {})
     for role in limits.roles:
         if not roles.get(role, {}).get("up"):
-            yield Finding(A.ERROR, f"the {role} role is not running")
+            if limits.starting:
+                yield Finding(A.STARTING, f"the {role} role is starting")
+            else:
+                yield Finding(A.ERROR, f"the {role} role is not running")
 
 
 def _devices(report: Report) -> Mapping[str, Any]:
@@ -144,7 +154,14 @@ def receiving(report: Report, limits: Thresholds) -> Iterator[Finding]:
             yield Finding(A.ACTIVITY, f"{service['open_associations']} association(s) open")
 
 
-RULES: tuple[Rule, ...] = (roles_down, stations, disk, jobs, outbox, receiving)
+def activities(report: Report, limits: Thresholds) -> Iterator[Finding]:
+    """Work done outside the roles (appliance/activities.py): a USB export in the CLI."""
+    for activity in report.get("activities", []):
+        if activity.get("kind") == USB_EXPORT and activity.get("phase") not in IDLE_PHASES:
+            yield Finding(A.ACTIVITY, f"a USB export is {activity.get('phase') or 'running'}")
+
+
+RULES: tuple[Rule, ...] = (roles_down, stations, disk, jobs, outbox, receiving, activities)
 
 
 def findings(report: Report, limits: Thresholds) -> list[Finding]:

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from appliance.leds.policy import (
@@ -47,6 +48,7 @@ class LedService:
         clock: Clock,
         status_seconds: float = 1.0,
         retry_seconds: float = 10.0,
+        startup_grace_seconds: float = 0.0,
     ) -> None:
         self._driver = driver
         self._status = status
@@ -54,6 +56,7 @@ class LedService:
         self._clock = clock
         self._status_seconds = status_seconds
         self._retry_seconds = retry_seconds
+        self._starting_until = clock() + startup_grace_seconds
         self.assessment = Assessment(AggregateState.READY, ())
         self.problem = ""  # the operator's sentence while the LEDs cannot be set
         self._shown: dict[Led, Pattern] = {}
@@ -102,7 +105,10 @@ class LedService:
             # A busy database must not flash the error LED: keep showing the last state.
             log.warning("LEDs: the status could not be read (%s); showing the last state", error)
             return
-        assessment = assess(report, self._limits)
+        limits = self._limits
+        if self._clock() < self._starting_until:
+            limits = replace(limits, starting=True)
+        assessment = assess(report, limits)
         if assessment.state is not self.state:
             log.info(
                 "LEDs: %s -> %s (%s)",

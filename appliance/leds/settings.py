@@ -50,6 +50,9 @@ class LedSettings(Strict):
     status_seconds: float = Field(1.0, ge=0.1, le=60)  # how often the status is read
     retry_seconds: float = Field(10.0, ge=0.5, le=600)  # after a driver error
     lamp_test_seconds: float = Field(5.0, gt=0, le=600)
+    # After the LEDs start, a role without a heartbeat shows "starting" (green blinking),
+    # not "error", for this long: the roles start side by side (docs/leds.md).
+    startup_grace_seconds: float = Field(10.0, ge=0, le=600)
     roles: list[str] = Field(default_factory=lambda: ["dicom", "devices", "web"])
     disk_attention_percent: float = Field(10.0, ge=0, le=90)
 

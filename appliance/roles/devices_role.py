@@ -191,6 +191,7 @@ class _Leds:
             clock=time.monotonic,
             status_seconds=config.leds.status_seconds,
             retry_seconds=config.leds.retry_seconds,
+            startup_grace_seconds=config.leds.startup_grace_seconds,
         )
         self.thread = threading.Thread(
             target=self.service.run, args=(stop, config.leds.tick_seconds), name="leds"

@@ -15,6 +15,7 @@ from appliance.leds.policy import (
     Finding,
     Led,
     Thresholds,
+    activities,
     aggregate,
     assess,
     disk,
@@ -83,6 +84,51 @@ def test_a_role_whose_heartbeat_is_stale_is_an_error() -> None:
 def test_a_role_with_no_heartbeat_at_all_is_an_error() -> None:
     report = with_(lambda r: r["roles"].pop("dicom"))
     assert states(list(roles_down(report, LIMITS))) == [A.ERROR]
+
+
+STARTING = Thresholds(roles=LIMITS.roles, starting=True)  # within startup_grace_seconds
+
+
+def test_a_role_with_no_heartbeat_yet_is_starting_within_the_grace() -> None:
+    report = with_(lambda r: r["roles"].pop("dicom"))
+    assert list(roles_down(report, STARTING)) == [Finding(A.STARTING, "the dicom role is starting")]
+    assert assess(report, STARTING).state is A.STARTING
+
+
+def test_a_stale_heartbeat_within_the_grace_is_starting_too() -> None:
+    # A box that lost power leaves its last heartbeats behind, stale.
+    report = with_(lambda r: r["roles"]["web"].update(up=False))
+    assert states(list(roles_down(report, STARTING))) == [A.STARTING]
+
+
+def test_within_the_grace_every_other_error_is_still_an_error() -> None:
+    def starting_with_a_full_disk(r: dict[str, Any]) -> None:
+        r["roles"].pop("web")
+        r["disk"]["free"] = 1 * GB
+
+    result = assess(with_(starting_with_a_full_disk), STARTING)
+    assert result.state is A.ERROR
+    assert result.reasons == (
+        "the disk is full: new images are refused",
+        "the web role is starting",
+    )
+
+
+def test_within_the_grace_attention_wins_over_starting_and_starting_over_activity() -> None:
+    def starting_busy(r: dict[str, Any]) -> None:
+        r["roles"].pop("web")
+        r["services"][0]["open_associations"] = 1
+
+    def starting_busy_parked(r: dict[str, Any]) -> None:
+        starting_busy(r)
+        r["jobs"]["parked"] = 1
+
+    assert assess(with_(starting_busy), STARTING).state is A.STARTING
+    assert assess(with_(starting_busy_parked), STARTING).state is A.ATTENTION
+
+
+def test_with_every_heartbeat_there_the_grace_changes_nothing() -> None:
+    assert assess(healthy(), STARTING).state is A.READY
 
 
 def test_only_the_expected_roles_count() -> None:
@@ -180,11 +226,33 @@ def test_an_open_association_is_activity() -> None:
     assert list(receiving(report, LIMITS)) == [Finding(A.ACTIVITY, "2 association(s) open")]
 
 
+# --- activities outside the roles (a USB export in the CLI) ------------------------------
+
+
+def usb_export(phase: str) -> Any:
+    def add(report: dict[str, Any]) -> None:
+        report["activities"] = [{"kind": "usb-export", "phase": phase, "done": 3, "total": 9}]
+
+    return add
+
+
+@pytest.mark.parametrize("phase", ["preparing", "detected", "ready", "writing", "verifying"])
+def test_a_usb_export_at_work_is_activity(phase: str) -> None:
+    report = with_(usb_export(phase))
+    assert list(activities(report, LIMITS)) == [Finding(A.ACTIVITY, f"a USB export is {phase}")]
+    assert assess(report, LIMITS).state is A.ACTIVITY
+
+
+@pytest.mark.parametrize("phase", ["absent", "safe to remove"])
+def test_a_usb_export_waiting_for_a_stick_or_finished_shows_nothing(phase: str) -> None:
+    assert list(activities(with_(usb_export(phase)), LIMITS)) == []
+
+
 # --- precedence ------------------------------------------------------------------------
 
 
-def test_precedence_is_error_attention_activity_ready() -> None:
-    assert PRECEDENCE == (A.ERROR, A.ATTENTION, A.ACTIVITY, A.READY)
+def test_precedence_is_error_attention_starting_activity_ready() -> None:
+    assert PRECEDENCE == (A.ERROR, A.ATTENTION, A.STARTING, A.ACTIVITY, A.READY)
 
 
 @pytest.mark.parametrize(
@@ -229,6 +297,7 @@ def test_a_report_missing_sections_does_not_crash() -> None:
     ("state", "row"),
     [
         (A.READY, (Pattern.ON, Pattern.OFF, Pattern.OFF, Pattern.OFF)),
+        (A.STARTING, (Pattern.SLOW, Pattern.OFF, Pattern.OFF, Pattern.OFF)),
         (A.ACTIVITY, (Pattern.ON, Pattern.FAST, Pattern.OFF, Pattern.OFF)),
         (A.ATTENTION, (Pattern.ON, Pattern.OFF, Pattern.SLOW, Pattern.OFF)),
         (A.ERROR, (Pattern.ON, Pattern.OFF, Pattern.OFF, Pattern.FAST)),
