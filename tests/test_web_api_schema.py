@@ -68,7 +68,30 @@ def box(data_dir: Path) -> None:
         "fraction": 0.0,
         "device": {"robot_state": "input-empty", "drive_state": "empty", "alarm": SENTENCE},
     }
-    beat(conn, "devices", time.time(), {"devices": [station], "problems": {}})
+    printers = {
+        "outputs": {
+            "film": {
+                "status": "FAILURE",
+                "status_info": "NO FILM",
+                "state": "out-of-film",
+                "message": "",
+                "job": None,
+            }
+        },
+        "problems": {},
+    }
+    leds = {"state": "attention", "reasons": ["station robot1-d0 waits"], "problem": ""}
+    detail = {"devices": [station], "problems": {}, "printers": printers, "leds": leds}
+    beat(conn, "devices", time.time(), detail)
+    upstream = {"ae_title": "RIS", "last_success": 0.0, "last_error": "refused", "items": 0}
+    beat(conn, "dicom", time.time(), {"port": 104, "bind": "0.0.0.0", "ae_titles": ["KILN"],
+                                       "workers": 2, "open_associations": 0,
+                                       "upstream_worklist": upstream})  # fmt: skip
+    conn.execute(
+        "INSERT INTO activities (kind, pid, phase, detail, started_at, updated_at) "
+        "VALUES ('usb-export', 1, 'writing', '3 instance(s)', ?, ?)",
+        (time.time(), time.time() + 3600),
+    )
     AlarmStore(conn).raise_alarm(AlarmSource.STATION, "robot1-d0", Severity.ATTENTION, SENTENCE)
     prints = PrintQueue(conn)
     prints.add(sample_film.test_print_request("KILN_FILM", "A4", "PAPER"), "film", "print/x", 1)
@@ -137,6 +160,30 @@ def test_every_operation_answers_as_described_without_a_server_error(app: FastAP
     assert failed == {}, "\n\n".join(f"{k}\n{v}" for k, v in failed.items())
 
 
+def test_status_and_studies_are_described_by_their_models(app: FastAPI) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    schema = client.get("/openapi.json").json()
+
+    def answer(path: str) -> dict[str, Any]:
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        found: dict[str, Any] = content["application/json"]["schema"]
+        return found
+
+    assert answer("/api/status") == {"$ref": "#/components/schemas/StatusReport"}
+    assert answer("/api/studies")["items"] == {"$ref": "#/components/schemas/StudyListing"}
+    report = schema["components"]["schemas"]["StatusReport"]
+    assert {"roles", "services", "print", "alarms", "activities"} <= set(report["properties"])
+    status = client.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    devices = status["roles"]["devices"]
+    assert devices["leds"]["state"] == "attention" and devices["devices"][0]["disc"] is not None
+    assert status["roles"]["dicom"]["upstream_worklist"]["last_error"] == "refused"
+    assert [a["phase"] for a in status["activities"]] == ["writing"]
+    (study,) = client.get("/api/studies", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert study["study_uid"] == STUDY and study["modalities"] == ""
+
+
 def test_the_description_lists_every_api_operation(app: FastAPI) -> None:
     loaded = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = {
@@ -156,6 +203,7 @@ def test_the_description_lists_every_api_operation(app: FastAPI) -> None:
         ("GET", "/api/alarms"),
         ("POST", "/api/alarms/{alarm_id}/ack"),
         ("GET", "/api/status"),
+        ("GET", "/api/studies"),
         ("GET", "/metrics"),
         ("GET", "/api/printers"),
         ("GET", "/api/print/jobs"),

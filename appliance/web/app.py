@@ -33,7 +33,7 @@ from appliance.web.auth import Guards, LoginNeeded, SessionCookie
 from appliance.web.controls import controls_router
 from appliance.web.login import login_router
 from appliance.web.metrics import metrics_router
-from appliance.web.models import Problem
+from appliance.web.models import Problem, StatusReport, StudyListing
 from appliance.web.pages import pages_router
 from appliance.web.rendering import page, register_filters, wants_html
 from appliance.web.sessions import signing_key
@@ -69,12 +69,17 @@ def create_app(
     reader = [Depends(guards.api_reader)]
 
     @app.get("/api/status", dependencies=reader, responses=PROBLEMS)
-    def status(conn: sqlite3.Connection = Depends(db)) -> dict[str, Any]:  # noqa: B008
-        return collect(conn, config)
+    def status(conn: sqlite3.Connection = Depends(db)) -> StatusReport:  # noqa: B008
+        """The box at a glance: roles, services, counts, queues, printers, disk, alarms."""
+        return StatusReport.model_validate(collect(conn, config))
 
     @app.get("/api/studies", dependencies=reader, responses=PROBLEMS)
-    def studies(limit: int = 100, conn: sqlite3.Connection = Depends(db)) -> list[dict[str, Any]]:  # noqa: B008
-        return StudyQueries(conn).list(min(max(limit, 1), 1000))
+    def studies(limit: int = 100, conn: sqlite3.Connection = Depends(db)) -> list[StudyListing]:  # noqa: B008
+        """The most recently received studies first (at most `limit`, 1-1000)."""
+        return [
+            StudyListing.model_validate({**row, "modalities": row["modalities"] or ""})
+            for row in StudyQueries(conn).list(min(max(limit, 1), 1000))
+        ]
 
     @app.get("/api/studies/{study_uid}", dependencies=reader, responses=PROBLEMS)
     def study(study_uid: str, conn: sqlite3.Connection = Depends(db)) -> dict[str, Any]:  # noqa: B008

@@ -241,6 +241,145 @@ class Dashboard(BaseModel):
     print_jobs_by_state: dict[str, int]
 
 
+# --- /api/status: the status report (appliance.status.collect) -----------------------------
+
+
+class UpstreamWorklist(BaseModel):
+    """The upstream worklist the dicom role mirrors, when one is configured."""
+
+    ae_title: str
+    last_success: float  # 0 before the first successful query
+    last_error: str  # "" when the last query worked
+    items: int
+
+
+class PrintOutputRuntime(BaseModel):
+    """A print output as the print runner saw it at its last look."""
+
+    status: str
+    status_info: str
+    state: str
+    message: str
+    job: int | None  # the print job it is printing now
+
+
+class PrintingRuntime(BaseModel):
+    outputs: dict[str, PrintOutputRuntime] = {}
+    problems: dict[str, str] = {}  # outputs that could not be opened, and why
+
+
+class LedsRuntime(BaseModel):
+    """The front-panel LEDs: the aggregate state they show and why (docs/leds.md)."""
+
+    state: str  # ready, starting, activity, attention, error
+    reasons: list[str]
+    problem: str  # "" while the LEDs can be set
+
+
+class RoleStatus(BaseModel):
+    """A role's heartbeat and what it reports about itself; each role fills its fields."""
+
+    pid: int
+    up: bool  # a heartbeat in the last 10 s
+    since: float
+    last_seen: float
+    # dicom and web
+    port: int | None = None
+    bind: str | None = None
+    # dicom
+    ae_titles: list[str] | None = None
+    workers: int | None = None
+    open_associations: int | None = None
+    upstream_worklist: UpstreamWorklist | None = None
+    # devices
+    devices: list[Station] | None = None
+    problems: dict[str, str] | None = None  # stations that could not be opened
+    printers: PrintingRuntime | None = None
+    leds: LedsRuntime | None = None
+
+
+class WorklistStatus(Worklist):
+    upstream: UpstreamWorklist | None = None
+
+
+class PrintOutputStatus(BaseModel):
+    output: str
+    kind: str
+    ae_title: str
+    status: str
+    status_info: str
+    state: str
+    message: str
+    waiting: int
+
+
+class PrintStatus(BaseModel):
+    enabled: bool
+    jobs: dict[str, int]  # print jobs by state
+    outputs: list[PrintOutputStatus]
+
+
+class StoredAlarm(BaseModel):
+    """An alarm of the alarms store (docs/alarms.md)."""
+
+    id: int
+    source: str
+    key: str
+    severity: str  # attention, error
+    sentence: str
+    active: bool
+    raised_at: float
+    updated_at: float
+    cleared_at: float | None
+    acknowledged_at: float | None
+    acknowledged_by: str
+
+
+class ActivityStatus(BaseModel):
+    """Work a CLI process is doing (a USB export), refreshed while it runs."""
+
+    kind: str  # usb-export
+    pid: int
+    phase: str
+    done: int
+    total: int
+    detail: str
+    started_at: float
+    updated_at: float
+
+
+class StatusReport(BaseModel):
+    """The box at a glance: what `appliance status --json` prints and the LEDs decide from."""
+
+    box: str
+    time: float
+    roles: dict[str, RoleStatus]
+    services: list[Service]
+    counts: Counts
+    worklist: WorklistStatus
+    mpps: dict[str, int]  # MPPS instances by state
+    outbox: dict[str, int]  # outbox messages by state
+    jobs: dict[str, int]  # disc jobs by state
+    print: PrintStatus
+    disk: Disk
+    alarms: list[StoredAlarm]
+    activities: list[ActivityStatus] = []
+
+
+class StudyListing(Study):
+    """A study in /api/studies: the summary the page shows and the rest of its row."""
+
+    patient_birth_date: str
+    patient_sex: str
+    study_time: str
+    study_id: str
+    referring_physician: str
+    institution_name: str
+    character_set: str
+    first_received: float
+    completed_at: float | None
+
+
 class BurnRequest(BaseModel):
     studies: list[Uid] = Field(min_length=1, max_length=100)
     profile: str | None = Field(None, max_length=64)
