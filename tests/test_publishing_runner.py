@@ -411,3 +411,20 @@ def test_a_paused_station_finishes_its_disc_and_resumes_after_resume(bench: Benc
     runner.run_once()
     assert store.job(job_id).state is JobState.DONE and len(station.orders) == 2
     assert runner.status()[0]["condition"] == "ready" and runner.status()[0]["sentence"] == ""
+
+
+def test_a_station_that_finished_its_disc_reports_no_step(bench: Bench) -> None:
+    """The heartbeat shows a station's disc and step while it makes it, nothing after (the
+    web page and `device show` read this view)."""
+    seen: list[dict[str, object]] = []
+    station = FakeStation("robot-a")
+    runner = bench.runner(station, profiles={"default": {"media": "cd"}})
+    station.script = [lambda order: seen.append(dict(runner.status()[0]))]
+    conn = connect(bench.data_dir)
+    receive_study(conn, bench.data_dir, called="BURN")
+    conn.close()
+    assert runner.run_once() == 1
+    (during,) = seen
+    assert during["disc"] is not None and during["step"] == "burning"
+    after = runner.status()[0]
+    assert (after["disc"], after["step"], after["fraction"]) == (None, "", 0.0)

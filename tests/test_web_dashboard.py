@@ -112,6 +112,36 @@ def audit_rows(data_dir: Path) -> list[tuple[str, str, str, str]]:
         conn.close()
 
 
+def finish_the_disc(data_dir: Path) -> None:
+    """The station made the disc; its heartbeat (every 2 s) still says it is burning."""
+    conn = connect(data_dir)
+    store = JobStore(conn, time.time)
+    store.fire_disc(1, DiscEvent.MADE)
+    store.fire_job(1, JobEvent.ALL_DISCS_DONE)
+    conn.close()
+
+
+def test_a_made_disc_shows_a_full_bar_and_its_station_drops_it_before_the_next_beat(
+    box: Path,
+) -> None:
+    c = client(box)
+    before = c.get("/api/dashboard", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert before["jobs"][0]["discs"][0]["progress"] == 0.42  # burning: the station's fraction
+    assert before["stations"][0]["step"] == "burning"
+    finish_the_disc(box)
+    after = c.get("/api/dashboard", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    (disc,) = after["jobs"][0]["discs"]
+    assert (disc["state"], disc["progress"], disc["step"]) == ("done", 1.0, "")
+    station = after["stations"][0]
+    assert (station["disc"], station["step"], station["fraction"]) == (None, "", 0.0)
+    html = c.get("/").text
+    assert 'data-testid="disc-progress">100' in html.replace('value="1.0" ', "")
+    assert 'value="1.0" data-testid="disc-progress"' in html
+    assert 'data-testid="station-step"' not in html and 'data-testid="disc-step"' not in html
+    device = c.get("/api/devices/robot-1", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert device["station"]["disc"] is None
+
+
 def test_dashboard_shows_stations_jobs_studies_and_queues(box: Path) -> None:
     html = client(box).get("/").text
     for testid in (

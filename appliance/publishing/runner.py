@@ -333,7 +333,9 @@ class JobRunner:
             else:
                 self._made(worker, disc)
             finally:
-                worker.disc_id = None
+                # The disc is over: its step and fraction go with it (the heartbeat and
+                # `device show` would otherwise show the last step of a disc long done).
+                worker.disc_id, worker.step, worker.fraction = None, "", 0.0
                 self._flush(store)
             return True
         finally:

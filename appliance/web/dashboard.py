@@ -9,7 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from appliance.config.schema import KilnConfig
-from appliance.publishing.job_states import JobEvent, JobState, TransitionRefused, next_job_state
+from appliance.publishing.job_states import (
+    DiscState,
+    JobEvent,
+    JobState,
+    TransitionRefused,
+    next_job_state,
+)
 from appliance.publishing.jobs_store import Disc as StoredDisc
 from appliance.publishing.jobs_store import Job as StoredJob
 from appliance.publishing.jobs_store import JobStore
@@ -74,6 +80,37 @@ def stations_from(report: dict[str, Any]) -> tuple[list[Station], dict[str, str]
     return stations, problems
 
 
+def settled(stations: list[Station], store: JobStore) -> list[Station]:
+    """The stations with what the job store knows since their heartbeat. The devices role
+    beats every few seconds; the store is written the moment a disc is made. A station
+    whose disc the store no longer has in progress has finished it: it is shown without
+    the disc and its last step, not with them for one more beat."""
+    return [s if _up_to_date(s, store) else s.model_copy(update=IDLE) for s in stations]
+
+
+IDLE: dict[str, object] = {"disc": None, "step": "", "fraction": 0.0}
+
+
+def _up_to_date(station: Station, store: JobStore) -> bool:
+    """False when the heartbeat names a disc the store no longer has in progress."""
+    if station.disc is None:
+        return True
+    try:
+        return store.disc(station.disc).state is DiscState.IN_PROGRESS
+    except LookupError:
+        return False
+
+
+def disc_progress(disc: StoredDisc, progress: dict[int, float]) -> float | None:
+    """A disc being made: its station's fraction of the current step; a disc made: full.
+    Any other disc has no progress bar (a heartbeat older than the disc's end is ignored)."""
+    if disc.state is DiscState.DONE:
+        return 1.0
+    if disc.state is DiscState.IN_PROGRESS:
+        return progress.get(disc.id)
+    return None
+
+
 def disc_view(disc: StoredDisc, progress: dict[int, float]) -> Disc:
     return Disc(
         id=disc.id,
@@ -86,9 +123,9 @@ def disc_view(disc: StoredDisc, progress: dict[int, float]) -> Disc:
         attempt=disc.attempt,
         state=disc.state.value,
         station=disc.station,
-        step=disc.step,
+        step="" if disc.state is DiscState.DONE else disc.step,  # a made disc has no step
         error=disc.error,
-        progress=progress.get(disc.id),
+        progress=disc_progress(disc, progress),
     )
 
 
@@ -160,6 +197,7 @@ def build_dashboard(
     roles = roles_from(report)
     stations, problems = stations_from(report)
     store = JobStore(conn, clock)
+    stations = settled(stations, store)
     progress = progress_of(stations)
     active: list[Alarm] = (
         alarms(conn).active() if alarms is not None else report_alarms(stations, problems, roles)

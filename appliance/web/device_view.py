@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 from appliance.config.schema import KilnConfig
+from appliance.publishing.jobs_store import JobStore
 from appliance.status import collect
-from appliance.web.dashboard import stations_from
+from appliance.web.dashboard import settled, stations_from
 from appliance.web.models import Device, Station, Transition
 
 TRANSITIONS_SHOWN = 50
 
 
 def stations(conn: sqlite3.Connection, config: KilnConfig) -> list[Station]:
-    return stations_from(collect(conn, config))[0]
+    return settled(stations_from(collect(conn, config))[0], JobStore(conn, time.time))
 
 
 def transitions(conn: sqlite3.Connection, name: str, limit: int) -> list[Transition]:
