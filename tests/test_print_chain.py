@@ -92,6 +92,12 @@ def jobs(box: Box) -> list[dict[str, Any]]:
     return listed
 
 
+def film_status(box: Box) -> tuple[str, str]:
+    rows = json.loads(box.run_cli("printer", "status", "--json").stdout)
+    row = next(row for row in rows if row["output"] == "film")
+    return row["status"], row["status_info"]
+
+
 def job_states(box: Box) -> list[str]:
     return [job["state"] for job in jobs(box)]
 
@@ -204,8 +210,9 @@ def test_a_film_acknowledged_before_a_crash_is_printed_once_after_the_restart(
     film_printer.inject(Fault.FILM_OUT)
     film = client(tmp_path, box, FILM_AE)
     send(film, tmp_path, "1,1", "--medium-type", "BLUE FILM")
-    assert wait_for(lambda: jobs(box)[0]["attempts"] >= 1, 60)
-    assert jobs(box)[0]["state"] == "queued"
+    # Acknowledged, and waiting: the printer says it is out of film, so no film is sent.
+    assert wait_for(lambda: film_status(box) == ("FAILURE", "SUPPLY EMPTY"), 60)
+    assert job_states(box) == ["queued"]
     power_cut(box)
     film_printer.clear(Fault.FILM_OUT)
     box.start("all")

@@ -57,7 +57,9 @@ class DicomSection(Strict):
     # syngo MR table 61: 30 s for association, message and network waits.
     acse_timeout: float = Field(30.0, gt=0, le=600)
     dimse_timeout: float = Field(30.0, gt=0, le=3600)
-    network_timeout: float = Field(30.0, gt=0, le=3600)
+    # 75 s: syngo MR keeps a print association open 60 s after its last film (seed 004
+    # §4.2.8.3) and must not be aborted for it.
+    network_timeout: float = Field(75.0, gt=0, le=3600)
     workers: int = Field(2, ge=1, le=16)
     shutdown_grace: float = Field(10.0, ge=0, le=300)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from appliance.printing.backend import OutputKind
 from appliance.printing.film_output import FilmOutput
 from appliance.printing.film_relay import FilmRelay
@@ -42,7 +43,8 @@ class OpenedOutputs:
                 log.warning("closing %r: %s", closer, error)
 
 
-def open_outputs(settings: PrintSettings, data_dir: Path) -> OpenedOutputs:
+def open_outputs(settings: PrintSettings, data_dir: Path, max_pdu: int = 16382) -> OpenedOutputs:
+    """The outputs; `max_pdu` is the largest PDU Kiln receives ([dicom] max_pdu)."""
     opened = OpenedOutputs()
     if not settings.enabled:
         return opened
@@ -52,7 +54,7 @@ def open_outputs(settings: PrintSettings, data_dir: Path) -> OpenedOutputs:
             if output.kind is OutputKind.PAPER:
                 opened.outputs[name] = _paper(name, output, data_dir, sim_dir, opened)
             else:
-                opened.outputs[name] = _film(name, output, sim_dir, opened)
+                opened.outputs[name] = _film(name, output, sim_dir, opened, max_pdu)
         except Exception as error:  # one output that cannot open must not stop the others
             log.exception("print output %s could not be opened", name)
             opened.problems[name] = (
@@ -80,32 +82,31 @@ def _paper(
     return PaperOutput(name, output, printer.printer, data_dir)
 
 
-def _film(name: str, output: OutputSettings, sim_dir: Path, opened: OpenedOutputs) -> PrintOutput:
+def _film(
+    name: str, output: OutputSettings, sim_dir: Path, opened: OpenedOutputs, max_pdu: int
+) -> PrintOutput:
     if output.address == SIMULATED:
         simulator = FilmPrinterSimulator(
             sim_dir, print_seconds=output.sim_print_seconds, film_sizes=tuple(output.film_sizes)
         )
-        target = simulator.start()
+        started = simulator.start()
         opened.closers.append(simulator.stop)
         opened.simulators[name] = simulator
-        target = FilmPrinterTarget(
-            target.host,
-            target.port,
-            target.called_ae,
-            output.calling_ae,
-            output.timeout_seconds,
-            output.color,
-        )
+        host, port, called = started.host, started.port, started.called_ae
     else:
         match = DICOM_ADDRESS.match(output.address)
         assert match is not None  # checked by the settings
-        target = FilmPrinterTarget(
-            match["host"],
-            int(match["port"]),
-            match["ae"],
-            output.calling_ae,
-            output.timeout_seconds,
-            output.color,
-        )
+        host, port, called = match["host"], int(match["port"]), match["ae"]
+    target = FilmPrinterTarget(
+        host,
+        port,
+        called,
+        output.calling_ae,
+        output.timeout_seconds,
+        output.color,
+        implementation_class_uid=IMPLEMENTATION_CLASS_UID,
+        implementation_version_name=IMPLEMENTATION_VERSION_NAME,
+        max_pdu=max_pdu,
+    )
     relay = FilmRelay(target, name=name, retry_seconds=output.retry_seconds)
     return FilmOutput(name, relay)

@@ -129,13 +129,15 @@ def _default_outputs() -> dict[str, OutputSettings]:
         "paper": OutputSettings(
             ae_title="KILN_PAPER",
             kind=OutputKind.PAPER,
+            # Every medium: a modality set up for film (IDS5 sends BLUE FILM by default)
+            # still prints here, on paper.
             description="Paper through CUPS",
-            medium_types=["PAPER"],
         ),
         "film": OutputSettings(
             ae_title="KILN_FILM",
             kind=OutputKind.FILM,
             description="DICOM film printer",
+            medium_types=["BLUE FILM", "CLEAR FILM", "MAMMO BLUE FILM", "MAMMO CLEAR FILM"],
         ),
     }
 

@@ -105,7 +105,7 @@ class _Printing:
         from appliance.printing.runner import PrintRunner
 
         data_dir = config.box.data_dir
-        self.opened = open_outputs(config.print, data_dir)
+        self.opened = open_outputs(config.print, data_dir, config.dicom.max_pdu)
         self.runner = PrintRunner(
             lambda: connect(data_dir), config.print, self.opened.outputs, data_dir
         )

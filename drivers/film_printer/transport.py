@@ -38,6 +38,11 @@ class FilmPrinterTarget:
     calling_ae: str = "KILN"
     timeout: float = 30.0  # association, each DIMSE answer and the network
     color: bool = False  # propose Basic Color Print Management as well
+    # How Kiln names itself in the A-ASSOCIATE-RQ (the application's own identity, handed
+    # in by whoever builds the target; empty: pynetdicom's).
+    implementation_class_uid: str = ""
+    implementation_version_name: str = ""
+    max_pdu: int = 16382
 
     @property
     def label(self) -> str:
@@ -77,6 +82,11 @@ class PrintAssociation:
     def open(self) -> None:
         target = self.target
         ae = AE(ae_title=target.calling_ae)
+        if target.implementation_class_uid:
+            ae.implementation_class_uid = target.implementation_class_uid
+        if target.implementation_version_name:
+            ae.implementation_version_name = target.implementation_version_name
+        ae.maximum_pdu_size = target.max_pdu
         ae.acse_timeout = target.timeout
         ae.dimse_timeout = target.timeout
         ae.network_timeout = target.timeout
