@@ -36,6 +36,7 @@ from appliance.printing.backend import (
 from appliance.printing.film import PrintRequest
 from appliance.printing.scp.service import PrintScp
 from appliance.printing.scp.uids import PRINT_CONTEXTS
+from appliance.printing.settings import FILM_SIZES
 from appliance.storage.layout import DataLayout
 
 PAPER_AE = "KILN_PAPER"
@@ -43,20 +44,7 @@ FILM_AE = "KILN_FILM"
 GRAY_AE = "KILN_GRAY"  # a film output without color
 STORE_AE = "KILN"  # the box's storage title: prints nowhere
 
-ALL_SIZES = (
-    "8INX10IN",
-    "8_5INX11IN",
-    "10INX12IN",
-    "10INX14IN",
-    "11INX14IN",
-    "11INX17IN",
-    "14INX14IN",
-    "14INX17IN",
-    "24CMX24CM",
-    "24CMX30CM",
-    "A4",
-    "A3",
-)
+ALL_SIZES = FILM_SIZES
 FILM_MEDIA = ("BLUE FILM", "CLEAR FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
 
 

@@ -52,28 +52,22 @@ def code(ds: Dataset, keyword: str, allowed: Collection[str], default: str) -> s
 
 def integer(ds: Dataset, keyword: str, low: int, high: int) -> int | None:
     """A whole number in low..high; None when absent or empty."""
-    value = text(ds, keyword)
-    if not value:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise Refused(
-            Status.INVALID_ATTRIBUTE_VALUE, f"{name(keyword)} {value[:16]!r} not a number"
-        ) from None
-    if not low <= number <= high:
-        raise Refused(
-            Status.INVALID_ATTRIBUTE_VALUE, f"{name(keyword)} {number} outside {low}..{high}"
-        )
-    return number
+    number = _number(ds, keyword, int, low, high)
+    return None if number is None else int(number)
 
 
 def decimal(ds: Dataset, keyword: str, low: float, high: float) -> float | None:
+    return _number(ds, keyword, float, low, high)
+
+
+def _number(
+    ds: Dataset, keyword: str, kind: type[int] | type[float], low: float, high: float
+) -> float | None:
     value = text(ds, keyword)
     if not value:
         return None
     try:
-        number = float(value)
+        number = kind(value)
     except ValueError:
         raise Refused(
             Status.INVALID_ATTRIBUTE_VALUE, f"{name(keyword)} {value[:16]!r} not a number"
