@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.doc_block import replace_block as replace_marked
 from bench.make_data import DEFAULT_DIR, ensure
 from bench.receive import REPO, RESULTS, dcmtk, first_line, loadavg, machine_facts
 
@@ -227,15 +228,7 @@ def markdown(
 
 
 def replace_block(doc: Path, block: str) -> None:
-    """Put `block` between the disc-image markers, adding them at the end when missing."""
-    text = doc.read_text() if doc.exists() else ""
-    begin, end = text.find(START_MARK), text.find(END_MARK)
-    wrapped = f"{START_MARK}\n{block}{END_MARK}"
-    if begin >= 0 and end > begin:
-        text = text[:begin] + wrapped + text[end + len(END_MARK) :]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + wrapped + "\n"
-    doc.write_text(text)
+    replace_marked(doc, START_MARK, END_MARK, block)
 
 
 def main() -> None:

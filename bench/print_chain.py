@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.doc_block import replace_block
 from bench.print_compose import make_images
 from bench.receive import REPO, RESULTS, first_line, free_port, loadavg, machine_facts
 
@@ -407,13 +408,10 @@ answers the N-ACTION. "Queued" is the moment that write committed, just before t
 
 
 def replace_section(document: str) -> None:
-    text = DOC.read_text()
-    if START_MARK in text:
-        before = text.split(START_MARK)[0]
-        after = text.split(END_MARK, 1)[1]
-        DOC.write_text(before + document + after)
-    else:
-        DOC.write_text(text.rstrip() + "\n\n## Print: a film end to end\n\n" + document + "\n")
+    if START_MARK not in DOC.read_text():
+        DOC.write_text(DOC.read_text().rstrip() + "\n\n## Print: a film end to end\n")
+    inner = document.removeprefix(START_MARK).removesuffix(END_MARK).strip("\n")
+    replace_block(DOC, START_MARK, END_MARK, inner + "\n")
 
 
 if __name__ == "__main__":

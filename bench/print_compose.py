@@ -40,6 +40,7 @@ import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
+from bench.doc_block import replace_block as replace_marked
 from bench.receive import REPO, RESULTS, dcmtk, first_line, loadavg, machine_facts
 
 DOC = REPO / "docs" / "performance.md"
@@ -227,14 +228,7 @@ def markdown(summary: dict[str, Any], facts: dict[str, str], repeat: int, argv: 
 
 
 def write_doc(doc: Path, block: str) -> None:
-    text = doc.read_text() if doc.exists() else ""
-    begin, end = text.find(START_MARK), text.find(END_MARK)
-    wrapped = f"{START_MARK}\n{block}{END_MARK}"
-    if begin >= 0 and end > begin:
-        text = text[:begin] + wrapped + text[end + len(END_MARK) :]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + wrapped + "\n"
-    doc.write_text(text)
+    replace_marked(doc, START_MARK, END_MARK, block)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.doc_block import replace_block as replace_marked
 from bench.make_data import DEFAULT_DIR, ensure
 from bench.receive import REPO, RESULTS, RssPoller, first_line, loadavg, machine_facts
 
@@ -515,13 +516,7 @@ def render(rows: dict[str, Any], facts: dict[str, str], args: argparse.Namespace
 def replace_block(doc: Path, block: str) -> None:
     """Put `block` between the publishing markers, adding them (and an empty analysis
     block, for the hand-written text) at the end when missing."""
-    text = doc.read_text() if doc.exists() else ""
-    begin, end = text.find(START_MARK), text.find(END_MARK)
-    wrapped = f"{START_MARK}\n{block}{END_MARK}"
-    if begin >= 0 and end > begin:
-        text = text[:begin] + wrapped + text[end + len(END_MARK) :]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + wrapped + "\n"
+    text = replace_marked(doc, START_MARK, END_MARK, block)
     if ANALYSIS_START not in text:
         text = text.rstrip("\n") + f"\n\n{ANALYSIS_START}\n{ANALYSIS_END}\n"
     doc.write_text(text)

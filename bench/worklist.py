@@ -35,6 +35,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
 
+from bench.doc_block import replace_block as replace_marked
 from bench.receive import (
     APPLIANCE,
     DCMTK_ENV,
@@ -722,15 +723,7 @@ def commands(argv: list[str]) -> list[str]:
 
 
 def replace_block(doc: Path, block: str) -> None:
-    """Put `block` between the worklist markers, adding them at the end when missing."""
-    text = doc.read_text() if doc.exists() else ""
-    begin, end = text.find(START_MARK), text.find(END_MARK)
-    wrapped = f"{START_MARK}\n{block}{END_MARK}"
-    if begin >= 0 and end > begin:
-        text = text[:begin] + wrapped + text[end + len(END_MARK) :]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + wrapped + "\n"
-    doc.write_text(text)
+    replace_marked(doc, START_MARK, END_MARK, block)
 
 
 def main() -> None:
