@@ -148,6 +148,9 @@ class PrintSettings(Strict):
     archive: ArchiveKind = ArchiveKind.NONE
     retry_initial_seconds: float = Field(5.0, gt=0, le=3600)
     retry_max_seconds: float = Field(300.0, gt=0, le=86_400)
+    # Calling AE titles that accept N-EVENT-REPORTs on their print association (Printer
+    # status changes, Print Job progress); others get none (syngo MR and IDS5 refuse them).
+    event_report_aes: list[str] = Field(default_factory=list, max_length=64)
     # A job whose output stays down this long is failed with an operator sentence.
     give_up_hours: float = Field(24.0, gt=0, le=24 * 30)
     # Done and failed jobs' films are deleted after this many days (their rows stay).
