@@ -4,7 +4,9 @@ One box runs every role (`appliance run --role all`) with a simulated robot and 
 rule sends studies called to KILN_CD to the CD profile. DCMTK storescu sends the studies.
 The browser watches the dashboard follow a burn job from the queue to done without a
 reload (per-disc progress on a slowed drive), sees an injected drive fault become an alarm
-that says what to do and go away after recovery, finds no control while logged out and
+that says what to do and go away after recovery, sees a paper printer out of paper (a
+fault injected into the box's private cupsd) on the printers card and the card clear
+after the fix, finds no control while logged out and
 has every control refused, logs in through the form as a user `appliance users add` made,
 retries, cancels and acknowledges (each in the audit trail on /audit), and checks that every
 page fits a phone's width and loads nothing from another host. Each page's screenshot is
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +97,15 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     port, web_port = free_port(), free_port()
     overrides = chain_overrides(drives=1, idle_seconds=1.0)
     overrides["web"] = {"api_token": TOKEN, "session_secret": "s" * 48}
+    # The default box's printers; the paper queue stopped by a fault is enabled again
+    # every 4 s (the timed way out), so a cleared fault is over within seconds.
+    overrides["print"] = {
+        "outputs": {
+            "paper": {"ae_title": "KILN_PAPER", "kind": "paper", "medium_types": ["PAPER"],
+                      "retry_seconds": 4},
+            "film": {"ae_title": "KILN_FILM", "kind": "film"},
+        }
+    }  # fmt: skip
     box = Box(root, port, web_port, write_config(root, port, web_port, overrides))
     box.start("all")
     try:
@@ -294,7 +306,65 @@ def test_a_drive_fault_becomes_an_alarm_with_its_instruction_and_clears_after_re
     assert api(box, "/api/alarms") == []
 
 
-# -- 3. the login guards every control; a user retries, cancels and acknowledges -------------
+# -- 3. a printer fault on the printers card, gone after the fix --------------------------
+
+PRINTER = """
+const card = document.querySelector('[data-testid="printer-' + arguments[0] + '"]');
+if (!card) { return null; }
+const message = card.querySelector('[data-testid="printer-message"]');
+return {status: card.dataset.status, state: card.dataset.state,
+        info: card.querySelector('[data-testid="printer-status-info"]').textContent,
+        message: message ? message.textContent : ""};
+"""
+
+
+def private_cupsd(box: Box, *command: str) -> None:
+    """The operator at the paper printer: the fault injected into (or cleared from) the
+    box's private cupsd from outside, as a field engineer would."""
+    root = box.data_dir / "simulators" / "print-paper-cups" / "paper"
+    assert root.is_dir(), sorted(box.data_dir.glob("simulators/*"))
+    done = subprocess.run(
+        [sys.executable, "-m", "drivers.cups_printer.private_cupsd", str(root),
+         "--queue", "paper", *command],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_paper_printer_fault_shows_on_the_printers_card_and_clears_after_the_fix(
+    box: Box, desk: webdriver.Chrome
+) -> None:
+    open_dashboard(desk, box)
+    ready = until(desk, lambda d: (js(d, PRINTER, "paper") or {}).get("status") == "NORMAL", 30)
+    assert ready
+    private_cupsd(box, "inject", "paper_out")
+    try:
+        sent = box.run_cli("printer", "test", "paper")
+        assert sent.returncode == 0 and "Queued test print" in sent.stdout, sent.stderr
+        job_id = int(sent.stdout.split("Queued test print ", 1)[1].split()[0])
+
+        def paper_out(driver: webdriver.Chrome) -> dict[str, str] | None:
+            card = js(driver, PRINTER, "paper")
+            return card if card and card["status"] == "FAILURE" else None
+
+        fault = until(desk, paper_out, 60)
+        assert fault is not None
+        assert fault["info"] == "EMPTY A4 PAPR", fault  # the DICOM term for the tray's paper
+        assert "The paper paper printer reports EMPTY A4 PAPR" in fault["message"], fault
+        assert "load paper" in fault["message"]  # what to do, in plain words
+        screenshot(desk, "dashboard-printer-fault")
+    finally:
+        private_cupsd(box, "clear")  # paper loaded
+    # The box enables the stopped queue after retry_seconds: the film prints, the card clears.
+    until(desk, lambda d: (js(d, PRINTER, "paper") or {}).get("status") == "NORMAL", 60)
+    assert wait_for(lambda: api(box, f"/api/print/jobs/{job_id}")["state"] == "done", 60), api(
+        box, f"/api/print/jobs/{job_id}"
+    )
+    until(desk, lambda d: not (js(d, PRINTER, "paper") or {}).get("message"), 30)
+    assert still_same_page(desk)
+
+
+# -- 4. the login guards every control; a user retries, cancels and acknowledges -------------
 
 
 def test_controls_need_a_login_and_each_is_audited(
@@ -429,7 +499,7 @@ def test_controls_need_a_login_and_each_is_audited(
     screenshot(desk, "audit")
 
 
-# -- 4. every page on a phone; nothing from another host -----------------------------------
+# -- 5. every page on a phone; nothing from another host -----------------------------------
 
 
 def test_every_page_fits_a_phone_and_loads_nothing_from_another_host(
