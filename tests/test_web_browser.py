@@ -101,8 +101,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     # every 4 s (the timed way out), so a cleared fault is over within seconds.
     overrides["print"] = {
         "outputs": {
-            "paper": {"ae_title": "KILN_PAPER", "kind": "paper", "medium_types": ["PAPER"],
-                      "retry_seconds": 4},
+            "paper": {"ae_title": "KILN_PAPER", "kind": "paper", "retry_seconds": 4},
             "film": {"ae_title": "KILN_FILM", "kind": "film"},
         }
     }  # fmt: skip
