@@ -22,6 +22,7 @@ from appliance.printing import sample_film
 from appliance.printing.backend import OutputKind, PrinterReport, PrinterStatus
 from appliance.printing.job_states import PrintJobEvent
 from appliance.printing.queue import OutputState, PrintQueue
+from appliance.printing.settings import MEDIUM_TYPES
 from appliance.web.app import create_app
 from appliance.web.users import UserStore
 
@@ -171,7 +172,7 @@ def test_json_api_lists_printers_and_jobs(box: Path) -> None:
     assert printers["film"]["status"] == "FAILURE" and printers["film"]["waiting"] == 1
     assert printers["film"]["message"] == NO_FILM and printers["film"]["ae_title"] == "KILN_FILM"
     assert printers["paper"]["state"] == "unknown" and printers["paper"]["updated_at"] is None
-    assert printers["paper"]["medium_types"] == ["PAPER"]
+    assert printers["paper"]["medium_types"] == list(MEDIUM_TYPES)  # film media too
     assert [j["id"] for j in c.get("/api/print/jobs").json()] == [2, 1]
     failed = c.get("/api/print/jobs", params={"state": "failed"}).json()
     assert [(j["id"], j["can_retry"], j["can_cancel"]) for j in failed] == [(2, True, False)]
