@@ -349,7 +349,7 @@ def test_a_paper_printer_fault_shows_on_the_printers_card_and_clears_after_the_f
         fault = until(desk, paper_out, 60)
         assert fault is not None
         assert fault["info"] == "EMPTY A4 PAPR", fault  # the DICOM term for the tray's paper
-        assert "The paper paper printer reports EMPTY A4 PAPR" in fault["message"], fault
+        assert "Paper printer paper reports EMPTY A4 PAPR" in fault["message"], fault
         assert "load paper" in fault["message"]  # what to do, in plain words
         screenshot(desk, "dashboard-printer-fault")
     finally:

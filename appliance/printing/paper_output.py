@@ -38,7 +38,7 @@ from drivers.cups_printer.errors import (
     PrinterError,
     QueueMissing,
 )
-from drivers.cups_printer.protocol import JobReport, JobState, PrinterState, dicom_status
+from drivers.cups_printer.protocol import JobReport, JobState, PrinterState, Reason, dicom_status
 from drivers.cups_printer.protocol import PrinterReport as CupsPrinterReport
 from statemachines.paper_printer import (
     ERROR_STATES,
@@ -248,12 +248,35 @@ def _scale_of(folder: Path) -> float | None:
         return None
 
 
-def _sentence(name: str, info: str, report: object) -> str:
-    message = getattr(report, "message", "") or ""
-    detail = f" ({message})" if message else ""
+# What a person at the printer does about each reason.
+_ADVICE = {
+    Reason.MEDIA_EMPTY: "it is out of paper: load paper",
+    Reason.MEDIA_NEEDED: "it wants other paper: load the paper size the box prints on",
+    Reason.MEDIA_LOW: "paper is running low: add paper",
+    Reason.MEDIA_JAM: "paper is jammed: clear the jam",
+    Reason.TONER_EMPTY: "it is out of toner: replace the toner",
+    Reason.MARKER_SUPPLY_EMPTY: "it is out of toner or ink: replace it",
+    Reason.TONER_LOW: "toner is low: have a cartridge ready",
+    Reason.MARKER_SUPPLY_LOW: "toner or ink is low: have a cartridge ready",
+    Reason.COVER_OPEN: "a cover is open: close it",
+    Reason.DOOR_OPEN: "a door is open: close it",
+    Reason.INTERLOCK_OPEN: "an interlock is open: close it",
+    Reason.INPUT_TRAY_MISSING: "a paper tray is missing: put it back",
+    Reason.OUTPUT_AREA_FULL: "the output tray is full: empty it",
+    Reason.OFFLINE: "it does not answer: switch it on and check its cable or network",
+    Reason.SHUTDOWN: "it is switched off: switch it on",
+}
+
+
+def _sentence(name: str, info: str, report: CupsPrinterReport) -> str:
+    advice = [_ADVICE[r.reason] for r in report.reasons if r.reason in _ADVICE]
+    if not advice and report.state is PrinterState.STOPPED:
+        advice = ["its print queue is stopped: look at the printer"]
+    what = "; ".join(dict.fromkeys(advice)) or "look at the printer"
+    detail = f" (the printer says: {report.message})" if report.message else ""
     return (
-        f"The {name} paper printer reports {info}{detail}. Fix it at the printer "
-        "(load paper, clear the jam, switch it on); waiting print jobs go on by themselves."
+        f"Paper printer {name} reports {info}{detail} — {what}. Waiting print jobs go on by "
+        "themselves once it is fixed."
     )
 
 
