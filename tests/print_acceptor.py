@@ -78,6 +78,8 @@ class RecordingBackend:
     enqueued: list[PrintRequest] = field(default_factory=list)
     full: bool = False
     status: PrinterReport = field(default_factory=lambda: NORMAL_PRINTER)
+    # A job's Execution Status and Info once a test moves it on; PENDING/QUEUED before.
+    job_states: dict[str, tuple[ExecutionStatus, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def route(self, called_ae: str) -> OutputRoute | None:
@@ -95,11 +97,12 @@ class RecordingBackend:
     def job(self, job_uid: str) -> PrintJobReport | None:
         with self.lock:
             found = [r for r in self.enqueued if r.job_uid == job_uid]
+            state, info = self.job_states.get(job_uid, (ExecutionStatus.PENDING, "QUEUED"))
         if not found:
             return None
         return PrintJobReport(
-            ExecutionStatus.PENDING,
-            "QUEUED",
+            state,
+            info,
             found[0].session.print_priority,
             "20260101",
             "120000",
@@ -126,9 +129,17 @@ class Acceptor:
 
 @contextmanager
 def print_acceptor(
-    root: Path, backend: RecordingBackend | None = None, *, max_session_bytes: int | None = None
+    root: Path,
+    backend: RecordingBackend | None = None,
+    *,
+    max_session_bytes: int | None = None,
+    event_report_aes: tuple[str, ...] = (),
 ) -> Iterator[Acceptor]:
-    """Kiln's acceptor on a loopback port until the block ends."""
+    """Kiln's acceptor on a loopback port until the block ends.
+
+    `event_report_aes` are the calling AE titles sent Printer and Print Job
+    N-EVENT-REPORTs (`[print] event_report_aes`).
+    """
     backend = backend or RecordingBackend()
     data = root / "kiln-data"
     migrate(data)
@@ -138,9 +149,11 @@ def print_acceptor(
     )
     connections = ConnectionFactory(lambda: connect(data, durable=False))
     scp = (
-        PrintScp(backend)
+        PrintScp(backend, event_report_aes=event_report_aes)
         if max_session_bytes is None
-        else PrintScp(backend, max_session_bytes=max_session_bytes)
+        else PrintScp(
+            backend, max_session_bytes=max_session_bytes, event_report_aes=event_report_aes
+        )
     )
     router = SopClassRouter(scp.routes())
     supported: dict[str, tuple[str, ...]] = {

@@ -42,6 +42,7 @@ from appliance.dicom.pdu import (
 )
 from appliance.dicom.services import (
     DatasetSink,
+    IdleAware,
     MessageService,
     Outgoing,
     Peer,
@@ -210,6 +211,9 @@ class AssociationHandler:
     def _accept(self, request: A_ASSOCIATE) -> None:
         results, accepted, roles = self.deps.policy.negotiate(request)
         self.contexts = {c.context_id: c for c in accepted}
+        assert self.peer is not None
+        for context in accepted:
+            self.peer.contexts.setdefault(context.abstract_syntax, context)
         self.peer_max_pdu = int(request.maximum_length_received or 0)
         primitive = A_ASSOCIATE()
         primitive.application_context_name = request.application_context_name
@@ -241,8 +245,12 @@ class AssociationHandler:
         )
 
     # -- the message loop -----------------------------------------------------------------
-    def _read_waiting(self) -> tuple[int, memoryview]:
-        """Read a PDU, watching the idle and shutdown clocks while the peer is silent."""
+    def _read_waiting(self, *, between_messages: bool = False) -> tuple[int, memoryview]:
+        """Read a PDU, watching the idle and shutdown clocks while the peer is silent.
+
+        Between messages, each silent slice gives the services a moment to send what
+        they have waiting (IdleAware: the Print SCP's N-EVENT-REPORTs).
+        """
         idle = 0.0
         slice_ = self.wait_slice
         while True:
@@ -262,6 +270,15 @@ class AssociationHandler:
                 if self.deps.stopping.is_set():
                     self._try_send(abort_pdu(2, 0))
                     raise Aborted("the service is stopping") from None
+                if between_messages:
+                    self._idle()
+
+    def _idle(self) -> None:
+        assert self.peer is not None
+        for service in dict.fromkeys(self.deps.messages.values()):
+            if isinstance(service, IdleAware):
+                for item in service.idle(self.peer):
+                    self._send_request(service, item)
 
     def _serve(self) -> bool:
         """Returns True when the association ended by abort, False on release."""
@@ -275,7 +292,8 @@ class AssociationHandler:
                 if self.deps.abort_now.is_set():
                     self._try_send(abort_pdu(2, 0))
                     raise Aborted("the service stopped before the association ended")
-                pdu_type, body = self._read_waiting()
+                quiet = current is None and not command_buffer
+                pdu_type, body = self._read_waiting(between_messages=quiet)
                 if pdu_type == PduType.RELEASE_RQ:
                     self.release_requested = True  # answered once the books are closed
                     return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from appliance.dicom.command import Command
 from appliance.dicom.negotiation import AcceptedContext
@@ -21,6 +21,9 @@ class Peer:
     association_id: int
     studies: set[str] = field(default_factory=set)  # linked to this association in the index
     series: set[str] = field(default_factory=set)  # indexed during this association
+    # The accepted presentation contexts by abstract syntax (the first of each), so a
+    # service can send a request on a context the peer has not used yet.
+    contexts: dict[str, AcceptedContext] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,15 @@ class MessageService(Protocol):
     def response_received(self, peer: Peer, key: int, command: Command) -> None: ...
 
     def association_ended(self, peer: Peer, undelivered: list[int]) -> None: ...
+
+
+@runtime_checkable
+class IdleAware(Protocol):
+    """A MessageService with something to send when the association falls quiet.
+
+    The association asks it between messages, each time a read slice (up to 1 s) passes
+    without data; what it returns is sent like the Outgoing of a reply. No thread of its
+    own: a quiet association is the only other moment a service may speak.
+    """
+
+    def idle(self, peer: Peer) -> list[Outgoing]: ...

@@ -8,7 +8,8 @@ operation it does not have is answered 0x0211 Unrecognized Operation (PS3.7 C.4)
 
 Services number their outgoing requests (N-EVENT-REPORT) themselves, so two services
 may use the same key: the router gives each outgoing request a key of its own and
-hands the service's key back when the response arrives.
+hands the service's key back when the response arrives. Requests a service sends on a
+quiet association (IdleAware) pass through the router the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from appliance.dicom import command as cmd
 from appliance.dicom.command import CommandField, Status
 from appliance.dicom.negotiation import AcceptedContext
-from appliance.dicom.services import MessageService, Outgoing, Peer, Reply
+from appliance.dicom.services import IdleAware, MessageService, Outgoing, Peer, Reply
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,14 @@ class SopClassRouter:
             return [_refusal(command, Status.UNRECOGNIZED_OPERATION, comment)], []
         replies, outgoing = route.service.handle(peer, command, context, dataset)
         return replies, [self._renumber(route.service, item) for item in outgoing]
+
+    def idle(self, peer: Peer) -> list[Outgoing]:
+        """What the routed services that speak on a quiet association have to send."""
+        outgoing: list[Outgoing] = []
+        for service in dict.fromkeys(route.service for route in self.routes.values()):
+            if isinstance(service, IdleAware):
+                outgoing += [self._renumber(service, item) for item in service.idle(peer)]
+        return outgoing
 
     def _renumber(self, service: MessageService, item: Outgoing) -> Outgoing:
         with self._lock:

@@ -84,7 +84,8 @@ def build_deps(
     }
     if config.print.enabled:
         backend = DatabasePrintBackend(config, lambda: connect(layout.root, durable=True))
-        routes.update(PrintScp(backend).routes())
+        scp = PrintScp(backend, event_report_aes=config.print.event_report_aes)
+        routes.update(scp.routes())
     router = SopClassRouter(routes)
     return AcceptorDeps(
         dicom=config.dicom,

@@ -3,7 +3,8 @@
 Each request is routed to its operation by SOP class and Command Field, applied to the
 association's session, and answered. A refusal (`Refused`) becomes the DIMSE status
 here, once; any other error is a processing failure (0x0110) that changes nothing the
-SCU can see. The box sends no N-EVENT-REPORT (docs/print-scp.md says why).
+SCU can see. Printer and Print Job N-EVENT-REPORTs go only to the calling AE titles
+given (`[print] event_report_aes`; events.py, docs/print-scp.md).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from appliance.dicom import command as cmd
 from appliance.dicom.command import CommandField, Status
@@ -21,6 +22,7 @@ from appliance.dicom.sop_router import Route
 from appliance.printing.backend import PrintBackend
 from appliance.printing.scp import (
     codec,
+    events,
     film_box_ops,
     film_session_ops,
     image_box_ops,
@@ -83,8 +85,10 @@ class PrintScp:
         clock: Callable[[], float] = time.time,
         uids: Callable[[], str] = new_uid,
         max_session_bytes: int = DEFAULT_MAX_SESSION_BYTES,
+        event_report_aes: Iterable[str] = (),
     ) -> None:
         self.tools = Tools(backend, clock, uids, max_session_bytes)
+        self.events = events.EventReports(backend, event_report_aes)
         self._sessions: dict[int, PrintSession] = {}  # by association id
         self._lock = threading.Lock()  # associations run in threads
 
@@ -100,6 +104,29 @@ class PrintScp:
     def handle(
         self, peer: Peer, command: cmd.Command, context: AcceptedContext, dataset: bytes | None
     ) -> tuple[list[Reply], list[Outgoing]]:
+        """The answer, then the N-EVENT-REPORTs that are due (for the AEs that take them)."""
+        with self._lock:
+            session = self._sessions.get(peer.association_id)
+        before = session.film_session if session is not None else None
+        queued = len(session.jobs) if session is not None else 0
+        reply = self._answer(peer, command, context, dataset)
+        with self._lock:
+            session = self._sessions.get(peer.association_id)
+        if session is None:
+            return [reply], []
+        film_session = session.film_session
+        started = film_session is not None and film_session is not before
+        outgoing = self.events.after_request(
+            peer,
+            started_on=context if started else None,
+            queued=session.jobs[queued:],
+            label=film_session.spec.film_session_label if film_session is not None else "",
+        )
+        return [reply], outgoing
+
+    def _answer(
+        self, peer: Peer, command: cmd.Command, context: AcceptedContext, dataset: bytes | None
+    ) -> Reply:
         field = CommandField(command.field)
         answer_field = CommandField(command.field | 0x8000)
         creating = field == CommandField.N_CREATE_RQ
@@ -123,20 +150,19 @@ class PrintScp:
                 exc.status,
                 exc.comment,
             )
-            return [_reply(command, answer_field, sop_class, given, exc.status, exc.comment)], []
+            return _reply(command, answer_field, sop_class, given, exc.status, exc.comment)
         except Exception:
             log.exception("%s from %s failed", what, peer.calling_ae)
             comment = "the print server failed; nothing was changed"
-            reply = _reply(
+            return _reply(
                 command, answer_field, sop_class, given, Status.PROCESSING_FAILURE, comment
             )
-            return [reply], []
         status, comment = warnings.status, warnings.comment
         if status:
             log.info(
                 "%s %s from %s: warning 0x%04X: %s", what, uid, peer.calling_ae, status, comment
             )
-        return [_reply(command, answer_field, sop_class, uid, status, comment, answer, context)], []
+        return _reply(command, answer_field, sop_class, uid, status, comment, answer, context)
 
     def _instance(self, given: str, creating: bool) -> str:
         if not given:
@@ -171,11 +197,17 @@ class PrintScp:
                 self._sessions[peer.association_id] = session
         return session
 
+    def idle(self, peer: Peer) -> list[Outgoing]:
+        """The association is quiet: the N-EVENT-REPORTs that are due meanwhile."""
+        return self.events.idle(peer)
+
     def response_received(self, peer: Peer, key: int, command: cmd.Command) -> None:
-        """The Print SCP sends no requests of its own."""
+        """The SCU answered an N-EVENT-REPORT: logged, nothing else changes."""
+        self.events.response_received(peer, key, command)
 
     def association_ended(self, peer: Peer, undelivered: list[int]) -> None:
         """The association's film session and everything in it end with it (PS3.4 H.2)."""
+        self.events.association_ended(peer, undelivered)
         with self._lock:
             session = self._sessions.pop(peer.association_id, None)
         if session is not None and session.film_session is not None:
