@@ -23,7 +23,7 @@ from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 
-from appliance.printing.backend import ExecutionStatus, PrinterStatus
+from appliance.printing.backend import ExecutionStatus, PrinterReport, PrinterStatus
 from appliance.printing.scp.uids import (
     FILM_BOX,
     FILM_SESSION,
@@ -245,6 +245,26 @@ def test_an_scu_refusing_the_event_keeps_its_print(tmp_path: Path) -> None:
         assert (heard.instance, heard.event_type) == (job, 4)
         assert heard.information.ExecutionStatusInfo == "SUPPLY EMPTY"
         printer_get(assoc)
+    assert assoc.is_released
+    assert [r.job_uid for r in backend.enqueued] == [job]
+
+
+class BrokenPrinterBackend(RecordingBackend):
+    def printer(self, called_ae: str) -> PrinterReport:
+        raise RuntimeError("the status table is locked")
+
+
+def test_a_failing_look_costs_the_scu_nothing(tmp_path: Path) -> None:
+    """The printer's state cannot be read for the event: every answer still goes out."""
+    backend = BrokenPrinterBackend()
+    listener = Listener()
+    with (
+        print_acceptor(tmp_path, backend, event_report_aes=(SCU_AE,)) as acceptor,
+        associate(acceptor, listener) as assoc,
+    ):
+        session = film_session(assoc)
+        status, job = print_box(assoc, film_box(assoc, session))
+        assert status == 0x0000
     assert assoc.is_released
     assert [r.job_uid for r in backend.enqueued] == [job]
 

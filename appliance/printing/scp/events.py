@@ -91,6 +91,32 @@ class EventReports:
         jobs it `queued` (from a session labelled `label`), and any change since."""
         if peer.calling_ae.strip() not in self.calling_aes:
             return []
+        try:
+            return self._after(peer, started_on, queued, label)
+        except Exception:
+            # A report must never cost the SCU its answer: the reply still goes out.
+            log.exception("N-EVENT-REPORTs for %s: looking failed", peer.calling_ae)
+            return []
+
+    def idle(self, peer: Peer) -> list[Outgoing]:
+        with self._lock:
+            watch = self._watches.get(peer.association_id)
+        if watch is None:
+            return []
+        try:
+            self._look(peer, watch)
+        except Exception:
+            log.exception("N-EVENT-REPORTs for %s: looking failed", peer.calling_ae)
+            return []
+        return self._next(watch)
+
+    def _after(
+        self,
+        peer: Peer,
+        started_on: AcceptedContext | None,
+        queued: Sequence[str],
+        label: str,
+    ) -> list[Outgoing]:
         watch = self._watch(peer)
         if started_on is not None and watch.printer_context is None:
             printer = self.backend.printer(peer.called_ae)
@@ -115,17 +141,10 @@ class EventReports:
         self._look(peer, watch)
         return self._next(watch)
 
-    def idle(self, peer: Peer) -> list[Outgoing]:
+    def response_received(self, peer: Peer, key: int, command: cmd.Command) -> None:
         with self._lock:
             watch = self._watches.get(peer.association_id)
-        if watch is None:
-            return []
-        self._look(peer, watch)
-        return self._next(watch)
-
-    def response_received(self, peer: Peer, key: int, command: cmd.Command) -> None:
-        watch = self._watch(peer)
-        if watch.in_flight is None or watch.in_flight[0] != key:
+        if watch is None or watch.in_flight is None or watch.in_flight[0] != key:
             return
         event = watch.in_flight[1]
         watch.in_flight = None
