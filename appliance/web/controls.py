@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
@@ -35,53 +37,30 @@ def controls_router(site: Site, guards: Guards) -> APIRouter:
     def redirect(path: str, actions: Actions) -> RedirectResponse:
         return RedirectResponse(f"{back_to(path)}?done={actions.audit_id}", status_code=303)
 
-    @router.post("/jobs/{job_id}/retry")
-    async def retry(
-        request: Request,
-        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
-        who: str = operator,
-        conn: sqlite3.Connection = db,
-    ) -> RedirectResponse:
-        actions = Actions(conn, site.clock, who)
-        with suppress(Refused):  # audited; the page shows its sentence
-            actions.retry_job(job_id)
-        return redirect(field(await read_form(request), "back") or f"/jobs/{job_id}", actions)
+    def job_control(act: Callable[[Actions, int], object], page: str) -> Callable[..., Any]:
+        """Retry or cancel a disc or print job: one form, one guard, one audit each."""
 
-    @router.post("/jobs/{job_id}/cancel")
-    async def cancel(
-        request: Request,
-        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
-        who: str = operator,
-        conn: sqlite3.Connection = db,
-    ) -> RedirectResponse:
-        actions = Actions(conn, site.clock, who)
-        with suppress(Refused):  # audited; the page shows its sentence
-            actions.cancel_job(job_id)
-        return redirect(field(await read_form(request), "back") or f"/jobs/{job_id}", actions)
+        async def control(
+            request: Request,
+            job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
+            who: str = operator,
+            conn: sqlite3.Connection = db,
+        ) -> RedirectResponse:
+            actions = Actions(conn, site.clock, who)
+            with suppress(Refused):  # audited; the page shows its sentence
+                act(actions, job_id)
+            back = field(await read_form(request), "back") or page.format(job_id=job_id)
+            return redirect(back, actions)
 
-    @router.post("/print/{job_id}/retry")
-    async def print_retry(
-        request: Request,
-        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
-        who: str = operator,
-        conn: sqlite3.Connection = db,
-    ) -> RedirectResponse:
-        actions = Actions(conn, site.clock, who)
-        with suppress(Refused):  # audited; the page shows its sentence
-            actions.retry_print_job(job_id)
-        return redirect(field(await read_form(request), "back") or f"/print/{job_id}", actions)
+        return control
 
-    @router.post("/print/{job_id}/cancel")
-    async def print_cancel(
-        request: Request,
-        job_id: int = PathParam(ge=1, le=MAX_JOB_ID),
-        who: str = operator,
-        conn: sqlite3.Connection = db,
-    ) -> RedirectResponse:
-        actions = Actions(conn, site.clock, who)
-        with suppress(Refused):  # audited; the page shows its sentence
-            actions.cancel_print_job(job_id)
-        return redirect(field(await read_form(request), "back") or f"/print/{job_id}", actions)
+    for path, act, page in (
+        ("/jobs/{job_id}/retry", Actions.retry_job, "/jobs/{job_id}"),
+        ("/jobs/{job_id}/cancel", Actions.cancel_job, "/jobs/{job_id}"),
+        ("/print/{job_id}/retry", Actions.retry_print_job, "/print/{job_id}"),
+        ("/print/{job_id}/cancel", Actions.cancel_print_job, "/print/{job_id}"),
+    ):
+        router.post(path)(job_control(act, page))
 
     @router.post("/printers/{output}/test")
     async def test_print(
