@@ -428,3 +428,76 @@ def test_a_station_that_finished_its_disc_reports_no_step(bench: Bench) -> None:
     assert during["disc"] is not None and during["step"] == "burning"
     after = runner.status()[0]
     assert (after["disc"], after["step"], after["fraction"]) == (None, "", 0.0)
+
+
+def test_a_borrowed_station_finishes_its_disc_first_and_takes_none_while_lent(
+    bench: Bench,
+) -> None:
+    """A test burn borrows the station: the patient disc in progress is finished first,
+    no patient disc goes to it while it is lent, and it takes them again when back."""
+    job_id = bench.job(copies=2)
+    station = FakeStation("a")
+    runner = bench.runner(station)
+    lent: list[str] = []
+    seen_during: list[list[str]] = []
+    have, back = threading.Event(), threading.Event()
+
+    def borrow() -> None:
+        with runner.borrowed(["a"], "test burn 1", lambda: False, look_seconds=0.01) as loan:
+            assert loan is not None
+            lent.append(f"{loan.station.name} after {len(station.orders)} disc(s)")
+            loan.progress(DiscStep.BURNING, 0.5)
+            have.set()
+            back.wait(10)
+
+    borrower = threading.Thread(target=borrow)
+
+    def during(order: DiscOrder) -> None:
+        borrower.start()
+        time.sleep(0.1)
+        seen_during.append(list(lent))
+
+    station.script = [during]
+    assert runner.run_once() == 1
+    assert have.wait(10)
+    assert seen_during == [[]]  # the borrower waited for the disc in progress
+    assert lent == ["a after 1 disc(s)"]
+    view = runner.status()[0]
+    assert (view["lent_to"], view["step"], view["fraction"]) == ("test burn 1", "burning", 0.5)
+    assert runner.run_once() == 0 and len(station.orders) == 1  # lent: no patient disc
+    back.set()
+    borrower.join(10)
+    assert not borrower.is_alive()
+    assert runner.status()[0]["lent_to"] == "" and runner.status()[0]["step"] == ""
+    assert runner.run_once() == 1 and len(station.orders) == 2
+    assert bench.store().job(job_id).state is JobState.DONE
+
+
+def test_a_borrower_that_gives_up_gets_no_station_and_takes_nothing_away(bench: Bench) -> None:
+    bench.job(copies=2)
+    a, b = FakeStation("a"), FakeStation("b")
+    runner = bench.runner(a, b)
+    runner.recover()
+    busy = runner.workers[0].lock  # station a is making a disc
+    assert busy.acquire(blocking=False)
+    looks: list[int] = []
+
+    def give_up() -> bool:
+        looks.append(1)
+        return len(looks) >= 3
+
+    try:
+        with runner.borrowed(["a"], "test burn 2", give_up, look_seconds=0.01) as loan:
+            assert loan is None
+    finally:
+        busy.release()
+    assert len(looks) == 3
+    with runner.borrowed(["nowhere"], "test burn 3", lambda: False) as loan:
+        assert loan is None  # no such station: nothing to wait for
+    # Given up: both stations take discs again.
+    assert runner.run_once() == 2 and len(a.orders) == len(b.orders) == 1
+    # An error in the borrower's block gives the station back too.
+    with pytest.raises(RuntimeError), runner.borrowed(["b"], "test burn 4", lambda: False):
+        raise RuntimeError("the test burn broke")
+    assert runner.workers[1].wanted == 0 and runner.workers[1].lock.acquire(blocking=False)
+    runner.workers[1].lock.release()

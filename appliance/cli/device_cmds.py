@@ -117,7 +117,9 @@ def device_show(obj: Context, name: str, as_json: bool) -> None:
         click.echo(f"Device     {dev['device']}: {dev['address']}{extra}{sim}")
     for station in entry["stations"]:
         click.echo(f"  {station['station']}: {station['condition']}, {states(station)}")
-        if station["step"]:
+        if station["lent_to"]:
+            click.echo(f"    lent to {station['lent_to']} {station['step']}".rstrip())
+        elif station["step"]:
             click.echo(f"    disc {station['disc']} {station['step']}")
         if station["sentence"]:
             click.echo(f"    {station['sentence']}")

@@ -93,6 +93,7 @@ def inventory(config: KilnConfig, report: dict[str, Any] | None) -> list[dict[st
                         "sentence": view.get("sentence") or "",
                         "step": view.get("step"),
                         "disc": view.get("disc"),
+                        "lent_to": view.get("lent_to") or "",  # a test burn has it
                         "device": view.get("device", {}),
                     }
                     for view in mine

@@ -14,6 +14,10 @@ the job with the highest priority, then the oldest. What a station's outcome doe
 A station an operator paused (`holds.py`, read at every station step) takes no new disc;
 a disc it is making is finished.
 
+A station can be lent (`borrowed`) to the devices role's test burn: from the moment it is
+asked for, the station takes no new disc; once its disc in progress (if any) is finished,
+the borrower has it to itself, and it takes discs again when given back.
+
 After a crash, `recover()` asks every station to move a disc left in a drive or printer to
 the reject bin, and every disc that was in progress is made again on a new disc: nothing is
 reported done twice (done discs stay done) and nothing is lost.
@@ -26,7 +30,8 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -58,6 +63,7 @@ from appliance.publishing.station import (
     DiscOrder,
     DiscStep,
     FaultKind,
+    Progress,
     Station,
     StationFault,
 )
@@ -83,6 +89,15 @@ class Condition(Enum):
     PAUSED = "paused"  # by an operator: no new disc until resumed
 
 
+@dataclass(frozen=True)
+class Loan:
+    """A station lent by the runner: `progress` shows the borrower's disc on the station's
+    view (heartbeat, status page) as the runner's own discs are shown."""
+
+    station: Station
+    progress: Progress
+
+
 @dataclass
 class _Worker:
     station: Station
@@ -94,6 +109,8 @@ class _Worker:
     step: str = ""
     fraction: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    wanted: int = 0  # borrowers waiting for or holding the station: it takes no new disc
+    lent_to: str = ""  # who has it now (a test burn), for the status page
 
     @property
     def name(self) -> str:
@@ -305,6 +322,8 @@ class JobRunner:
             return False
         try:
             store = worker.store
+            if worker.wanted:  # lent, or about to be: no new disc
+                return False
             if self._paused(worker):
                 return False
             disc = store.claim(worker.station.media, worker.name)
@@ -492,7 +511,62 @@ class JobRunner:
             "disc": worker.disc_id,
             "step": worker.step,
             "fraction": round(worker.fraction, 2),
+            "lent_to": worker.lent_to,
         }
+
+    @contextmanager
+    def borrowed(
+        self,
+        names: Sequence[str],
+        borrower: str,
+        give_up: Callable[[], bool],
+        *,
+        look_seconds: float = 0.2,
+    ) -> Iterator[Loan | None]:
+        """The first of the stations `names` to be free, for `borrower` alone until the
+        block ends; None when `give_up()` said so before one was free.
+
+        From the call on, none of them takes a new disc; a disc one is making is finished
+        first (its thread holds the station's lock until then). When one is had, the others
+        take discs again at once; when the block ends (an exception too), so does it."""
+        waiting = [w for w in self.workers if w.name in names]
+        for worker in waiting:
+            worker.wanted += 1
+        had: _Worker | None = None
+        try:
+            while had is None and waiting:
+                had = next((w for w in waiting if w.lock.acquire(blocking=False)), None)
+                if had is None:
+                    if give_up():
+                        break
+                    time.sleep(look_seconds)
+            for worker in waiting:
+                if worker is not had:
+                    worker.wanted -= 1
+            waiting = []
+            self._work.set()  # the others may take discs again
+            if had is None:
+                yield None
+                return
+            log.info("station %s is lent to %s", had.name, borrower)
+            had.lent_to, had.step, had.fraction = borrower, "", 0.0
+            yield Loan(had.station, self._lent_progress(had))
+        finally:
+            for worker in waiting:  # given up (or raised) before one was free
+                worker.wanted -= 1
+            if had is not None:
+                had.lent_to, had.step, had.fraction = "", "", 0.0
+                had.wanted -= 1
+                had.lock.release()
+                log.info("station %s is back from %s", had.name, borrower)
+            self._work.set()
+
+    @staticmethod
+    def _lent_progress(worker: _Worker) -> Progress:
+        def progress(step: DiscStep, fraction: float) -> None:
+            worker.step, worker.fraction = step.value, fraction
+
+        return progress
 
     def stations_named(self, names: Sequence[str]) -> list[Station]:
         """The runner's stations called `names` (for a device test in the running role)."""

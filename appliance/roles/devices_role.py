@@ -63,6 +63,7 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
     printing = _start_printing(config, stop)
     leds = _start_leds(config, stop)
     tester = _start_tester(config, stop, runner, built.problems, leds)
+    burner = _start_test_burns(config, stop, runner, built.problems)
     log.info(
         "devices role up: %d station(s) %s",
         len(built.stations),
@@ -85,6 +86,7 @@ def run_devices_role(config: KilnConfig, notify: Notifier | None = None) -> int:
         stop.set()
         thread.join()
         tester.join()
+        burner.join()  # a test disc being made is finished, as the runner's discs are
         if printing is not None:
             printing.close()
         if leds is not None:
@@ -147,7 +149,7 @@ def _start_tester(
     from appliance.cli.device_selftest import LEDS, live_led_checks, live_station_checks
     from appliance.roles.device_tests import Check, Tester
 
-    def run(device: str) -> list[Check]:
+    def run(_test_id: int, device: str) -> list[Check]:
         if device == LEDS:
             return live_led_checks(leds.service if leds else None, config)
         settings = config.publishing.stations.get(device)
@@ -159,6 +161,25 @@ def _start_tester(
     data_dir = config.box.data_dir
     tester = Tester(lambda: connect(data_dir), run)
     thread = threading.Thread(target=tester.serve, args=(stop,), name="device-tests")
+    thread.start()
+    return thread
+
+
+def _start_test_burns(
+    config: KilnConfig,
+    stop: threading.Event,
+    runner: JobRunner,
+    problems: dict[str, str],
+) -> threading.Thread:
+    """`appliance device test-burn NAME` while this role runs: a test disc on a station
+    borrowed from the job runner between discs (appliance/roles/test_burns.py)."""
+    from appliance.roles.device_tests import Tester, TestKind
+    from appliance.roles.test_burns import TestBurner
+
+    data_dir = config.box.data_dir
+    burner = TestBurner(config, runner, problems, lambda: connect(data_dir), stop)
+    tester = Tester(lambda: connect(data_dir), burner, kind=TestKind.BURN)
+    thread = threading.Thread(target=tester.serve, args=(stop,), name="test-burns")
     thread.start()
     return thread
 
