@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from drivers.optical import simulator as drive_sim
@@ -361,6 +362,13 @@ def test_a_paper_printer_fault_shows_on_the_printers_card_and_clears_after_the_f
     )
     until(desk, lambda d: not (js(d, PRINTER, "paper") or {}).get("message"), 30)
     assert still_same_page(desk)
+    # The job's own page: done, with its history from queued through the paper-out wait.
+    desk.get(url(box, f"/print/{job_id}"))
+    assert find(desk, "print-job-state").text == "done"
+    assert "KILN_TEST to KILN_PAPER" in find(desk, "print-job-from").text
+    history = desk.find_element(By.TAG_NAME, "body").text
+    assert "Paper printer paper reports EMPTY A4 PAPR" in history  # the wait, in the history
+    screenshot(desk, "print-job")
 
 
 # -- 4. the login guards every control; a user retries, cancels and acknowledges -------------
