@@ -270,7 +270,7 @@ def smoke(image: Path, work: Path, results: dict[str, object], accel: str) -> No
             results,
             "study_listed",
             len(listed) == 1 and listed[0].get("instances") == 2,
-            str(listed),
+            f"{len(listed)} listed, instances {[s.get('instances') for s in listed]}",
         )
 
         wait_for("every role's heartbeat", box.roles_up, 120, qemu)
@@ -309,7 +309,7 @@ def smoke(image: Path, work: Path, results: dict[str, object], accel: str) -> No
             results,
             "first_boot_settings",
             setup.stdout.split() == ["kiln-smoke", "applied"],
-            setup.stdout + setup.stderr,
+            (setup.stdout + setup.stderr).replace("\n", " "),
         )
 
         update_path(box, work, results)
