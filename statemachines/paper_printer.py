@@ -172,10 +172,3 @@ class PaperPrinterMachine(TableMachine[PaperPrinterState, PaperPrinterEvent]):
 
     def __init__(self, name: str, state: PaperPrinterState = PaperPrinterState.UNKNOWN) -> None:
         super().__init__(TABLE, state, name=name, refuse=PaperPrinterTransitionRefused, log=log)
-
-    def observe(self, event: PaperPrinterEvent) -> PaperPrinterState:
-        """Fire `event` unless it leaves the state as it is (a poll that found nothing
-        new is not published); an event the table refuses raises all the same."""
-        if next_state(self.state, event) is self.state:
-            return self.state
-        return self.fire(event)

@@ -66,3 +66,13 @@ class TableMachine(Generic[S, E]):
             except Exception:  # a broken status publisher must not stop the device
                 self._log.exception("%s: a transition listener failed", self.name)
         return after
+
+    def observe(self, event: E) -> S:
+        """Fire `event` unless it leaves the state as it is: a poll that found nothing new
+        is not published (nor logged). An event the table refuses raises all the same."""
+        after = self._table.get((self._state, event))
+        if after is None:
+            raise self._refuse(self._state, event)
+        if after is self._state:
+            return after
+        return self.fire(event)

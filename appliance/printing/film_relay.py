@@ -273,7 +273,7 @@ class FilmRelay:
                 self.machine.fire(event_for_error(error))
                 return self.report()
             self._last = printer
-            self.machine.fire(event_for_printer(printer))
+            self.machine.observe(event_for_printer(printer))
             return self.report()
 
     def print_request(
@@ -296,7 +296,7 @@ class FilmRelay:
                 if outcome is not None:
                     self._last = outcome.printer
                     if outcome.printer.status is PrinterStatus.WARNING:
-                        self.machine.fire(FilmPrinterEvent.STATUS_WARNING)
+                        self.machine.observe(FilmPrinterEvent.STATUS_WARNING)
             return result
 
     def _entered(self) -> None:
