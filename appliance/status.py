@@ -120,6 +120,8 @@ def print_status(conn: sqlite3.Connection, config: KilnConfig) -> dict[str, Any]
                 "state": state.state if state else "unknown",
                 "message": state.message if state else "",
                 "waiting": queue.waiting(name),
+                "address": output.address,
+                "updated_at": state.updated_at if state else None,
             }
         )
     return {"enabled": config.print.enabled, "jobs": queue.counts(), "outputs": outputs}

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from appliance.cli.context import Context, emit_json, pass_ctx, when
-from appliance.printing.database_backend import DatabasePrintBackend
 from appliance.printing.job_states import PrintJobEvent, PrintJobRefused, PrintJobState
 from appliance.printing.queue import PrintJob, PrintQueue, UnknownPrintJob
 from appliance.printing.test_print import (
@@ -19,6 +18,7 @@ from appliance.printing.test_print import (
     outcome_sentence,
     queue_test_print,
 )
+from appliance.status import print_status
 
 
 def _queue(obj: Context) -> PrintQueue:
@@ -170,32 +170,15 @@ def printer_group() -> None:
 @pass_ctx
 def printer_status(obj: Context, as_json: bool) -> None:
     """Each output's AE title, device state and queue, as modalities see it."""
-    config = obj.config
-    backend = DatabasePrintBackend(config, obj.db)
-    queue = _queue(obj)
+    conn = obj.db()
     try:
-        states = queue.outputs()
-        waiting = {name: queue.waiting(name) for name in config.print.outputs}
+        rows = print_status(conn, obj.config)["outputs"]
     finally:
-        queue.conn.close()
-    rows = []
-    for name, output in config.print.outputs.items():
-        report = backend.printer(output.ae_title)
-        state = states.get(name)
-        rows.append(
-            {
-                "output": name,
-                "kind": output.kind.value,
-                "ae_title": output.ae_title,
-                "address": output.address,
-                "status": report.status.value,
-                "status_info": report.status_info,
-                "state": state.state if state else "unknown",
-                "message": state.message if state else "the devices role has not reported yet",
-                "waiting": waiting[name],
-                "updated": when(state.updated_at) if state else "",
-            }
-        )
+        conn.close()
+    for row in rows:
+        row["updated"] = when(row.pop("updated_at"))
+        if row["state"] == "unknown":
+            row["message"] = "the devices role has not reported yet"
     if as_json:
         emit_json(rows)
         return
